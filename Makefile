@@ -1,0 +1,58 @@
+# Archway: `make run` to try it, `make test` to check it. See README.md.
+SHELL := /bin/bash
+PY := .venv/bin/python
+STAMP := .venv/.installed
+export REDIS_URL ?= redis://127.0.0.1:6379/0
+
+.PHONY: run test bench lint setup system deps db redis clean
+
+run: setup redis
+	ARCHWAY_PROBE_ALLOW="$${ARCHWAY_PROBE_ALLOW-127.0.0.0/8,::1}" DEBUG="$${DEBUG-1}" bin/run-all
+
+test: setup redis lint
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: setup redis
+	$(PY) bench/run.py
+
+lint: deps
+	.venv/bin/ruff check .
+
+setup: system deps db
+	$(PY) manage.py migrate --noinput -v 0
+	$(PY) manage.py collectstatic --noinput -v 0
+	$(PY) manage.py seed_demo
+
+# System packages from apt, only when something is missing.
+system:
+	@missing=""; \
+	command -v dot >/dev/null || missing="$$missing graphviz"; \
+	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v chromedriver >/dev/null || missing="$$missing chromium-driver"; \
+	command -v wrk >/dev/null || missing="$$missing wrk"; \
+	command -v pdftoppm >/dev/null || missing="$$missing poppler-utils"; \
+	[ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing="$$missing fonts-dejavu-core"; \
+	command -v python3.11 >/dev/null || missing="$$missing python3.11 python3.11-venv"; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing from apt:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+# The virtualenv, reinstalled when pyproject.toml changes.
+deps: $(STAMP)
+$(STAMP): pyproject.toml
+	[ -x $(PY) ] || python3.11 -m venv .venv
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+db: deps
+	$(PY) bin/ensure-database
+
+redis: deps
+	$(PY) bin/ensure-redis
+
+clean:
+	rm -rf var/static var/test-*.sqlite3*

@@ -1,0 +1,13 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from decisions.views import teams
+
+urlpatterns = [
+    path("", teams.home, name="home"),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("admin/", admin.site.urls),
+    path("patterns/", include("patterns.urls")),
+    path("t/<slug:team_slug>/", include("decisions.urls")),
+    path("t/<slug:team_slug>/probes/", include("probes.urls")),
+]

@@ -1,0 +1,67 @@
+from django.contrib import admin
+
+from decisions.models import (
+    ChainHop,
+    Decision,
+    DecisionChange,
+    Membership,
+    RecommendationSnapshot,
+    Team,
+    UseCase,
+)
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 1
+    autocomplete_fields = ["user"]
+
+
+@admin.register(Team)
+class TeamAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "created"]
+    prepopulated_fields = {"slug": ["name"]}
+    search_fields = ["name", "slug"]
+    inlines = [MembershipInline]
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ["user", "team", "role"]
+    list_filter = ["role", "team"]
+
+
+class ChainHopInline(admin.TabularInline):
+    model = ChainHop
+    extra = 0
+
+
+@admin.register(UseCase)
+class UseCaseAdmin(admin.ModelAdmin):
+    list_display = ["name", "team", "caller", "latency_p95_ms", "updated"]
+    list_filter = ["team", "caller", "consistency"]
+    search_fields = ["name", "description"]
+    inlines = [ChainHopInline]
+    raw_id_fields = ["latest_snapshot", "created_by"]
+
+
+@admin.register(RecommendationSnapshot)
+class RecommendationSnapshotAdmin(admin.ModelAdmin):
+    list_display = ["use_case", "created", "top_pattern", "within_budget", "rule_pack_version"]
+    list_filter = ["top_pattern"]
+    raw_id_fields = ["use_case", "created_by"]
+
+
+class DecisionChangeInline(admin.TabularInline):
+    model = DecisionChange
+    extra = 0
+    readonly_fields = ["at", "by", "action", "diff", "note"]
+
+
+@admin.register(Decision)
+class DecisionAdmin(admin.ModelAdmin):
+    list_display = ["label", "title", "team", "status", "date"]
+    list_filter = ["team", "status"]
+    search_fields = ["title", "context"]
+    inlines = [DecisionChangeInline]
+    raw_id_fields = ["use_case", "snapshot", "superseded_by", "created_by"]

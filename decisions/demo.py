@@ -1,0 +1,171 @@
+"""Demo data for a first look: two teams, four people, realistic use cases.
+
+Idempotent: running it twice changes nothing the second time.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from decisions.models import Membership, Role, Team, UseCase
+from decisions.services.usecases import use_case_save
+from patterns.engine import Hop
+
+DEMO_PASSWORD = "archway-demo"
+
+TEAMS = {
+    "acme": (
+        "Acme Shop",
+        [("alice", Role.FACILITATOR), ("bob", Role.MEMBER), ("carol", Role.VIEWER)],
+    ),
+    "globex": ("Globex", [("dave", Role.FACILITATOR)]),
+}
+
+# (team, name, description, answers, chain)
+USE_CASES: list[tuple[str, str, str, dict[str, object], list[Hop]]] = [
+    (
+        "acme",
+        "Place an order",
+        "A shopper presses “Buy”: stock is reserved and payment authorised before we say yes.",
+        dict(
+            caller="browser",
+            caller_waits=True,
+            latency_p95_ms=400,
+            latency_p99_ms=900,
+            consistency="strong",
+            availability=99.95,
+            when_dependency_down="fail-fast",
+            message_loss_ok=False,
+            peak_rps=120,
+            avg_rps=25,
+            consumers=3,
+            distributed_transaction=True,
+            ordering="per-entity",
+            delivery="effectively-once",
+        ),
+        [
+            Hop("inventory", 8, 40),
+            Hop("payments", 40, 450),
+            Hop("shipping", 25, 120),
+            Hop("notifications", 5, 30, critical=False),
+        ],
+    ),
+    (
+        "acme",
+        "Order notifications",
+        "Email, push and the analytics feed all hear about each order.",
+        dict(
+            caller="internal",
+            caller_waits=False,
+            latency_p95_ms=5000,
+            latency_p99_ms=30000,
+            consistency="eventual",
+            staleness_s=60,
+            availability=99.9,
+            when_dependency_down="accept-and-defer",
+            message_loss_ok=False,
+            peak_rps=300,
+            avg_rps=40,
+            consumers=4,
+            ordering="per-entity",
+            delivery="at-least-once",
+        ),
+        [Hop("notifications", 5, 30, critical=False)],
+    ),
+    (
+        "acme",
+        "Product search suggestions",
+        "Suggestions under the search box while the shopper types.",
+        dict(
+            caller="browser",
+            caller_waits=True,
+            latency_p95_ms=120,
+            latency_p99_ms=250,
+            consistency="eventual",
+            staleness_s=300,
+            availability=99.5,
+            when_dependency_down="degrade",
+            message_loss_ok=True,
+            peak_rps=900,
+            avg_rps=200,
+            consumers=1,
+            delivery="at-most-once",
+        ),
+        [Hop("search", 15, 60)],
+    ),
+    (
+        "acme",
+        "Live delivery tracking",
+        "The courier's position pushed to the order page while the parcel is out.",
+        dict(
+            caller="browser",
+            caller_waits=False,
+            latency_p95_ms=1000,
+            latency_p99_ms=3000,
+            consistency="eventual",
+            staleness_s=5,
+            availability=99.5,
+            when_dependency_down="degrade",
+            message_loss_ok=True,
+            peak_rps=500,
+            avg_rps=150,
+            consumers=1,
+            ordering="per-entity",
+            delivery="at-most-once",
+            streaming="server",
+        ),
+        [Hop("shipping", 25, 120)],
+    ),
+    (
+        "globex",
+        "Monthly invoicing run",
+        "Invoices for every customer, generated and mailed at the start of the month.",
+        dict(
+            caller="internal",
+            caller_waits=False,
+            latency_p95_ms=60000,
+            latency_p99_ms=120000,
+            consistency="eventual",
+            staleness_s=3600,
+            availability=99.0,
+            when_dependency_down="accept-and-defer",
+            message_loss_ok=False,
+            peak_rps=200,
+            avg_rps=2,
+            consumers=2,
+            delivery="effectively-once",
+        ),
+        [Hop("billing", 80, 400), Hop("mailer", 30, 200, critical=False)],
+    ),
+]
+
+
+@transaction.atomic
+def seed_demo() -> list[str]:
+    """Create what is missing; return a line per thing created."""
+    created: list[str] = []
+    User = get_user_model()
+    teams: dict[str, Team] = {}
+    for slug, (name, people) in TEAMS.items():
+        team, made = Team.objects.get_or_create(slug=slug, defaults={"name": name})
+        teams[slug] = team
+        if made:
+            created.append(f"team {slug}")
+        for username, role in people:
+            user, made = User.objects.get_or_create(
+                username=username, defaults={"email": f"{username}@{slug}.example"}
+            )
+            if made:
+                user.set_password(DEMO_PASSWORD)
+                user.save()
+                created.append(f"user {username}")
+            Membership.objects.get_or_create(team=team, user=user, defaults={"role": role})
+    author = User.objects.get(username="alice")
+    for slug, name, description, answers, chain in USE_CASES:
+        if UseCase.objects.filter(team=teams[slug], name=name).exists():
+            continue
+        use_case = UseCase(team=teams[slug], name=name, description=description, **answers)
+        use_case_save(use_case=use_case, hops=chain, by=author)
+        created.append(f"use case {name!r}")
+    return created
