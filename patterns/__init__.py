@@ -1,0 +1,1 @@
+"""Pattern catalog, rule pack and the pure recommendation engine."""

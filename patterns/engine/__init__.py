@@ -1,0 +1,83 @@
+"""Archway's pure recommendation engine: dataclasses in, dataclasses out.
+
+Imports nothing from Django or Celery (``tests/patterns/test_engine_purity.py`` checks).
+"""
+
+from __future__ import annotations
+
+from patterns.engine.context import DERIVED_HELP, LATE_HELP
+from patterns.engine.expr import ExpressionError
+from patterns.engine.inputs import (
+    CHOICES,
+    FIELD_HELP,
+    Hop,
+    InputError,
+    UseCaseInput,
+    parse_input,
+)
+from patterns.engine.latency import (
+    ChainEstimate,
+    HopEstimate,
+    HopEvidence,
+    chain_estimate,
+    sum_quantiles,
+)
+from patterns.engine.meta import (
+    BASE_STRENGTHS,
+    BASE_WEAKNESSES,
+    FAMILIES,
+    PATTERN_FAMILY,
+    PATTERN_NAMES,
+    PATTERN_ORDER,
+    SUPPORTING_ORDER,
+)
+from patterns.engine.recommend import Option, Reason, Recommendation, Risk, recommend
+from patterns.engine.rules import (
+    DEFAULT_RULE_PACK_PATH,
+    RULE_PACK_VERSION,
+    Rule,
+    RulePack,
+    RulePackError,
+    default_rule_pack,
+    load_rule_pack,
+    rule_pack_from_dict,
+)
+from patterns.engine.supporting import Supporting
+
+__all__ = [
+    "BASE_STRENGTHS",
+    "BASE_WEAKNESSES",
+    "CHOICES",
+    "DEFAULT_RULE_PACK_PATH",
+    "DERIVED_HELP",
+    "FAMILIES",
+    "FIELD_HELP",
+    "LATE_HELP",
+    "PATTERN_FAMILY",
+    "PATTERN_NAMES",
+    "PATTERN_ORDER",
+    "RULE_PACK_VERSION",
+    "SUPPORTING_ORDER",
+    "ChainEstimate",
+    "ExpressionError",
+    "Hop",
+    "HopEstimate",
+    "HopEvidence",
+    "InputError",
+    "Option",
+    "Reason",
+    "Recommendation",
+    "Risk",
+    "Rule",
+    "RulePack",
+    "RulePackError",
+    "Supporting",
+    "UseCaseInput",
+    "chain_estimate",
+    "default_rule_pack",
+    "load_rule_pack",
+    "parse_input",
+    "recommend",
+    "rule_pack_from_dict",
+    "sum_quantiles",
+]

@@ -1,0 +1,106 @@
+"""The values rule conditions can read: the inputs plus figures the engine derives from them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+from patterns.engine.inputs import UseCaseInput
+from patterns.engine.latency import ChainEstimate, HopEvidence, chain_estimate, sum_quantiles
+
+INPUT_NAMES: tuple[str, ...] = tuple(f.name for f in fields(UseCaseInput) if f.name != "chain")
+
+# name -> what it means; also printed into the rule pack header and the ADR.
+DERIVED_HELP: dict[str, str] = {
+    "chain_length": "number of hops in the chain",
+    "critical_hops": "hops the caller waits for (critical: true)",
+    "deferred_hops": "hops that may run after the answer (critical: false)",
+    "chain_p50_ms": "estimated p50 of the sum of the critical hops",
+    "chain_p95_ms": "estimated p95 of the sum of the critical hops",
+    "chain_p99_ms": "estimated p99 of the sum of the critical hops",
+    "chain_over_budget": "the critical hops alone miss latency_p95_ms or latency_p99_ms",
+    "all_hops_p95_ms": "estimated p95 if every hop, critical or not, ran before the answer",
+    "all_hops_p99_ms": "estimated p99 if every hop, critical or not, ran before the answer",
+    "all_hops_over_budget": "running every hop before the answer would miss the budget",
+    "budget_used": "chain_p99_ms / latency_p99_ms (0 without critical hops)",
+    "budget_headroom_ms": "latency_p99_ms - chain_p99_ms",
+    "fan_out": "same as consumers: how many services care about the outcome",
+    "peak_to_avg": "peak_rps / avg_rps (1 when both are 0; capped at 1000)",
+    "composite_availability": (
+        "availability ** (critical_hops + 1), in percent: what the caller sees if this "
+        "service and each synchronous dependency just meet the target"
+    ),
+    "max_hop_spread": "largest p99 / p50 ratio among the critical hops (1 without any)",
+    "measured_hops": "hops whose latency comes from measured evidence",
+    "slowest_hop": "the service with the highest p99 among the critical hops ('' without any)",
+}
+# Only known after scoring; rules reading them may add supporting decisions and risks
+# but may not change scores.
+LATE_HELP: dict[str, str] = {
+    "top": "the id of the best-ranked pattern",
+    "top_family": "its family: sync, async or hybrid",
+}
+DERIVED_NAMES: tuple[str, ...] = tuple(DERIVED_HELP)
+LATE_NAMES: tuple[str, ...] = tuple(LATE_HELP)
+ALL_NAMES: frozenset[str] = frozenset(INPUT_NAMES + DERIVED_NAMES + LATE_NAMES)
+
+
+@dataclass(frozen=True)
+class Situation:
+    """The context rules see, with the chain estimate it was derived from."""
+
+    values: Mapping[str, Any]
+    estimate: ChainEstimate
+    all_hops: tuple[float, float, float]
+
+
+def situation_for(
+    inp: UseCaseInput, evidence: Mapping[str, HopEvidence] | None = None
+) -> Situation:
+    """Compute the inputs and derived figures rules can read (not yet top/top_family)."""
+    estimate = chain_estimate(inp.chain, evidence, inp.latency_p95_ms, inp.latency_p99_ms)
+    critical = [hop for hop in estimate.hops if hop.critical]
+    all_hops = sum_quantiles([(hop.p50_ms, hop.p99_ms) for hop in estimate.hops])
+    values: dict[str, Any] = {name: getattr(inp, name) for name in INPUT_NAMES}
+    values["latency_p95_ms"] = float(inp.latency_p95_ms)
+    values["latency_p99_ms"] = float(inp.latency_p99_ms)
+    if inp.avg_rps > 0:
+        peak_to_avg = min(inp.peak_rps / inp.avg_rps, 1000.0)
+    else:
+        peak_to_avg = 1.0 if inp.peak_rps == 0 else 1000.0
+    if critical:
+        budget_used = estimate.p99_ms / inp.latency_p99_ms if inp.latency_p99_ms > 0 else 1000.0
+        slowest = max(critical, key=lambda hop: (hop.p99_ms, hop.service)).service
+        spread = max(hop.p99_ms / hop.p50_ms for hop in critical)
+    else:
+        budget_used, slowest, spread = 0.0, "", 1.0
+    values.update(
+        chain_length=len(inp.chain),
+        critical_hops=len(critical),
+        deferred_hops=len(inp.chain) - len(critical),
+        chain_p50_ms=estimate.p50_ms,
+        chain_p95_ms=estimate.p95_ms,
+        chain_p99_ms=estimate.p99_ms,
+        chain_over_budget=estimate.within_budget is False,
+        all_hops_p95_ms=all_hops[1],
+        all_hops_p99_ms=all_hops[2],
+        all_hops_over_budget=bool(inp.chain)
+        and (all_hops[1] > inp.latency_p95_ms or all_hops[2] > inp.latency_p99_ms),
+        budget_used=budget_used,
+        budget_headroom_ms=inp.latency_p99_ms - estimate.p99_ms,
+        fan_out=inp.consumers,
+        peak_to_avg=peak_to_avg,
+        composite_availability=100.0 * (inp.availability / 100.0) ** (len(critical) + 1),
+        max_hop_spread=spread,
+        measured_hops=sum(1 for hop in estimate.hops if hop.source == "measured"),
+        slowest_hop=slowest,
+    )
+    return Situation(values=values, estimate=estimate, all_hops=all_hops)
+
+
+def sample_context() -> dict[str, Any]:
+    """A context built from the default input plus late names, for load-time checks."""
+    values = dict(situation_for(UseCaseInput()).values)
+    values.update(top="rest", top_family="sync")
+    return values

@@ -1,0 +1,265 @@
+"""What a use case states, and how a JSON-like dict becomes a validated ``UseCaseInput``."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+CHOICES: dict[str, tuple[str, ...]] = {
+    "caller": ("browser", "public-api", "internal"),
+    "consistency": ("strong", "read-your-writes", "eventual"),
+    "when_dependency_down": ("fail-fast", "degrade", "accept-and-defer"),
+    "ordering": ("none", "per-entity", "global"),
+    "delivery": ("at-most-once", "at-least-once", "effectively-once"),
+    "streaming": ("none", "server", "client", "bidirectional"),
+}
+
+FIELD_HELP: dict[str, str] = {
+    "name": "A short label for the use case, such as 'place order' or 'price ticker'.",
+    "caller": (
+        "Who starts the interaction. Browsers and outside clients need plain HTTP; "
+        "internal services can use binary protocols such as gRPC."
+    ),
+    "caller_waits": (
+        "Whether the caller needs the result before it can go on. If nobody waits, "
+        "the work can be queued and finished later, which decouples the services."
+    ),
+    "latency_p95_ms": (
+        "The response time 95 of 100 requests must beat. Every synchronous hop "
+        "eats into this budget."
+    ),
+    "latency_p99_ms": (
+        "The response time 99 of 100 requests must beat. Tail latency grows with "
+        "each hop, so long chains miss this one first."
+    ),
+    "consistency": (
+        "How fresh the data the caller sees must be. Strong consistency needs the "
+        "answer from the owner now; eventual consistency lets copies catch up later."
+    ),
+    "staleness_s": (
+        "With eventual consistency, how many seconds a reader may lag behind a write. "
+        "Small values leave little room for queues and consumer lag."
+    ),
+    "availability": (
+        "The availability target in percent. Synchronous dependencies multiply: "
+        "five services at 99.9% give about 99.5% together."
+    ),
+    "when_dependency_down": (
+        "What must happen when a service this use case needs is down: fail at once, "
+        "serve a reduced answer, or accept the request and finish it later."
+    ),
+    "message_loss_ok": (
+        "Whether losing an occasional message is acceptable. If not, messages need "
+        "durable queues, manual acknowledgement and a dead-letter queue."
+    ),
+    "chain": (
+        "The services called, in order, with their typical (p50) and tail (p99) "
+        "latency. Mark a hop non-critical if the answer does not depend on it."
+    ),
+    "peak_rps": (
+        "Requests per second at the busiest moment. Sharp peaks over the average "
+        "favour a buffer between producer and consumer."
+    ),
+    "avg_rps": "Requests per second on an ordinary day, used to judge how spiky the load is.",
+    "consumers": (
+        "How many services care about the outcome. More than a couple favours "
+        "publishing an event over calling each one."
+    ),
+    "distributed_transaction": (
+        "Whether the operation changes data owned by several services and must be "
+        "all-or-nothing. That calls for a saga with compensating actions."
+    ),
+    "ordering": (
+        "Whether messages must be processed in order: not at all, per entity "
+        "(e.g. per order id), or globally across everything."
+    ),
+    "delivery": (
+        "The delivery guarantee needed. Effectively-once means at-least-once delivery "
+        "made harmless by idempotent consumers."
+    ),
+    "streaming": (
+        "Whether data flows as a stream: pushed by the server, sent by the client, or "
+        "both ways at once. Streams favour gRPC or a broker over request-response."
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Hop:
+    """One service the use case calls, with its stated latency."""
+
+    service: str
+    p50_ms: float
+    p99_ms: float
+    critical: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class UseCaseInput:
+    """Everything a use case states about its needs. Defaults make a short questionnaire."""
+
+    name: str = ""
+    caller: str = "internal"
+    caller_waits: bool = True
+    latency_p95_ms: float = 300
+    latency_p99_ms: float = 800
+    consistency: str = "eventual"
+    staleness_s: float = 5
+    availability: float = 99.9
+    when_dependency_down: str = "fail-fast"
+    message_loss_ok: bool = False
+    chain: tuple[Hop, ...] = ()
+    peak_rps: float = 50
+    avg_rps: float = 10
+    consumers: int = 1
+    distributed_transaction: bool = False
+    ordering: str = "none"
+    delivery: str = "at-least-once"
+    streaming: str = "none"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form, accepted back by ``parse_input``."""
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        data["chain"] = [hop.to_dict() for hop in self.chain]
+        return data
+
+
+class InputError(Exception):
+    """Raised by ``parse_input`` with every problem found, keyed by field."""
+
+    def __init__(self, errors: Mapping[str, str]) -> None:
+        self.errors: dict[str, str] = dict(errors)
+        super().__init__("; ".join(f"{key}: {msg}" for key, msg in self.errors.items()))
+
+
+_STR_FIELDS = ("name",)
+_BOOL_FIELDS = ("caller_waits", "message_loss_ok", "distributed_transaction")
+_FLOAT_FIELDS = (
+    "latency_p95_ms",
+    "latency_p99_ms",
+    "staleness_s",
+    "availability",
+    "peak_rps",
+    "avg_rps",
+)
+_INT_FIELDS = ("consumers",)
+_HOP_FIELDS = ("service", "p50_ms", "p99_ms", "critical")
+_DEFAULTS = UseCaseInput()
+_KNOWN = tuple(f.name for f in fields(UseCaseInput))
+
+
+def _number(value: Any) -> float | None:
+    """The value as a finite float, or None. Booleans are not numbers here."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+def _parse_hop(index: int, raw: Any, errors: dict[str, str]) -> Hop | None:
+    prefix = f"chain[{index}]"
+    if not isinstance(raw, Mapping):
+        errors[prefix] = "must be an object with service, p50_ms, p99_ms and optional critical"
+        return None
+    found: dict[str, str] = {}
+    for key in raw:
+        if key not in _HOP_FIELDS:
+            found[f"{prefix}.{key}"] = "unknown field; allowed: service, p50_ms, p99_ms, critical"
+    service = raw.get("service")
+    if not isinstance(service, str) or not service.strip():
+        found[f"{prefix}.service"] = "must be a non-empty string"
+    p50 = _number(raw.get("p50_ms"))
+    p99 = _number(raw.get("p99_ms"))
+    if p50 is None or p50 <= 0:
+        found[f"{prefix}.p50_ms"] = "must be a number > 0"
+    if p99 is None:
+        found[f"{prefix}.p99_ms"] = "must be a number >= p50_ms"
+    elif p50 is not None and p50 > 0 and p99 < p50:
+        found[f"{prefix}.p99_ms"] = "must be >= p50_ms"
+    critical = raw.get("critical", True)
+    if not isinstance(critical, bool):
+        found[f"{prefix}.critical"] = "must be true or false"
+    if found:
+        errors.update(found)
+        return None
+    assert isinstance(service, str) and p50 is not None and p99 is not None
+    return Hop(service=service.strip(), p50_ms=p50, p99_ms=p99, critical=critical)
+
+
+def parse_input(data: Mapping[str, Any]) -> UseCaseInput:
+    """Validate a JSON-like mapping into a ``UseCaseInput``.
+
+    Missing fields take their defaults; unknown fields, wrong types and out-of-range
+    values are errors. All errors are collected before ``InputError`` is raised, so a
+    form or a command line can show them all at once.
+    """
+    if not isinstance(data, Mapping):
+        raise InputError({"input": "must be a JSON object with use case fields"})
+    errors: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    for key in data:
+        if key not in _KNOWN:
+            errors[str(key)] = "unknown field; allowed: " + ", ".join(_KNOWN)
+
+    for key in _STR_FIELDS:
+        if key in data:
+            if isinstance(data[key], str):
+                values[key] = data[key]
+            else:
+                errors[key] = "must be a string"
+    for key, allowed in CHOICES.items():
+        if key in data:
+            if isinstance(data[key], str) and data[key] in allowed:
+                values[key] = data[key]
+            else:
+                errors[key] = "must be one of " + ", ".join(allowed)
+    for key in _BOOL_FIELDS:
+        if key in data:
+            if isinstance(data[key], bool):
+                values[key] = data[key]
+            else:
+                errors[key] = "must be true or false"
+    for key in _FLOAT_FIELDS:
+        if key in data:
+            number = _number(data[key])
+            if number is None:
+                errors[key] = "must be a number"
+            elif key == "availability" and not 0 < number < 100:
+                errors[key] = "must be a percentage between 0 and 100 (exclusive)"
+            elif number < 0:
+                errors[key] = "must be >= 0"
+            else:
+                values[key] = number
+    for key in _INT_FIELDS:
+        if key in data:
+            number = _number(data[key])
+            if number is None or number != int(number) or number < 0:
+                errors[key] = "must be a whole number >= 0"
+            else:
+                values[key] = int(number)
+
+    if "chain" in data:
+        raw_chain = data["chain"]
+        if not isinstance(raw_chain, list | tuple):
+            errors["chain"] = "must be a list of hops {service, p50_ms, p99_ms, critical}"
+        else:
+            hops = [_parse_hop(i, raw, errors) for i, raw in enumerate(raw_chain)]
+            values["chain"] = tuple(hop for hop in hops if hop is not None)
+
+    p95 = values.get("latency_p95_ms", _DEFAULTS.latency_p95_ms)
+    p99 = values.get("latency_p99_ms", _DEFAULTS.latency_p99_ms)
+    if "latency_p95_ms" not in errors and "latency_p99_ms" not in errors and p99 < p95:
+        errors["latency_p99_ms"] = "must be >= latency_p95_ms"
+    peak = values.get("peak_rps", _DEFAULTS.peak_rps)
+    avg = values.get("avg_rps", _DEFAULTS.avg_rps)
+    if "peak_rps" not in errors and "avg_rps" not in errors and peak < avg:
+        errors["peak_rps"] = "must be >= avg_rps"
+
+    if errors:
+        raise InputError(errors)
+    return UseCaseInput(**values)

@@ -1,0 +1,284 @@
+"""How long a synchronous chain really takes: the p50/p95/p99 of a sum of hop latencies.
+
+The algorithm, step by step
+---------------------------
+1. **One log-normal per hop.** Service latencies are right-skewed and strictly
+   positive; a log-normal is the usual two-parameter fit. From a hop's p50 and p99:
+   ``mu = ln p50`` and ``sigma = (ln p99 - ln p50) / z_0.99`` with ``z_0.99 ~ 2.3263``.
+   A hop whose p99 equals its p50 is a constant and simply shifts the result.
+   Measured evidence (keyed by service name) replaces a hop's stated numbers first.
+2. **Only critical hops count.** The caller waits for the *sum* of the critical hops;
+   non-critical hops run after the answer and are reported but not added.
+3. **Percentiles do not add.** The p99 of a sum is *not* the sum of p99s (that is far too
+   pessimistic) nor the p99 of the slowest hop (too optimistic). We need the distribution
+   of the sum, which is the convolution of the hop densities.
+4. **Discretise on a shared grid.** Each hop is truncated to
+   ``[q(1e-4), q(1 - 1e-4)]`` (the cut mass is folded into the end bins, so the total
+   stays 1) and turned into bin masses ``F(edge_k+1) - F(edge_k)`` on a grid of step
+   ``dx``, shared by all hops, about 1/400 of the sum of the hops' medians. Using CDF
+   differences (rather than density x dx) keeps spiky, narrow hops exact in mass.
+   The log-normal CDF uses a vectorised ``erf`` (Abramowitz & Stegun 7.1.26,
+   absolute error < 1.5e-7), because numpy has no ``erf`` and scipy is not allowed.
+5. **Convolve with the FFT.** Each hop's array starts at its own lower bound, so the
+   arrays are short; their lengths sum to less than the FFT size ``N`` (a power of two),
+   so circular convolution equals linear convolution: ``irfft(prod(rfft(a_i, N)))``.
+   The sum's grid starts at the sum of the lower bounds plus the constant hops.
+6. **Read the quantiles.** Tiny negative FFT round-off is clipped, the masses are
+   accumulated into a CDF, and each quantile is read by linear interpolation inside its
+   bin (the bin's mass is taken as spread evenly across it).
+7. **Shortcuts.** No variable hops: the sum is a constant. One variable hop: its
+   quantiles are exact (``exp(mu + z * sigma)``), no grid needed.
+
+Accuracy: within 2% of a 10^6-sample Monte Carlo for 1-10 hops with p99/p50 ratios up
+to about 20 (``tests/patterns/test_chain_estimate.py``). Speed: results are cached by
+the multiset of (p50, p99) pairs, so repeated recommendations for the same chain cost
+a dictionary lookup; a cold five-hop estimate takes well under a millisecond on a
+typical grid (see ``bench/bench_recommend.py``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+from patterns.engine.inputs import Hop
+
+Z_95 = 1.6448536269514722
+Z_99 = 2.3263478740408408
+# Where each hop is truncated: 1e-4 of its mass lies beyond on either side. Folding that
+# mass onto the end bins cannot move the sum's p99: a value at a hop's 1 - 1e-4 point
+# already puts the sum far past its own p99.
+Z_TAIL = 3.719016485455709
+# Grid step as a fraction of the sum of the hops' medians.
+GRID_RESOLUTION = 200
+MIN_FFT = 1 << 10
+MAX_FFT = 1 << 16
+
+_SQRT2 = math.sqrt(2.0)
+
+
+@dataclass(frozen=True)
+class HopEvidence:
+    """Measured latency of one service, e.g. from a probe run."""
+
+    p50_ms: float
+    p99_ms: float
+    source: str
+
+
+@dataclass(frozen=True)
+class HopEstimate:
+    """One hop as used by the estimate: measured numbers when there are any."""
+
+    service: str
+    p50_ms: float
+    p99_ms: float
+    critical: bool
+    source: str  # "stated" or "measured"
+    stated_p50_ms: float
+    stated_p99_ms: float
+    evidence: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "service": self.service,
+            "p50_ms": _round(self.p50_ms),
+            "p99_ms": _round(self.p99_ms),
+            "critical": self.critical,
+            "source": self.source,
+        }
+        if self.source == "measured":
+            data["stated_p50_ms"] = _round(self.stated_p50_ms)
+            data["stated_p99_ms"] = _round(self.stated_p99_ms)
+            data["evidence"] = self.evidence
+        return data
+
+
+@dataclass(frozen=True)
+class ChainEstimate:
+    """The latency the caller will see: percentiles of the sum of the critical hops."""
+
+    hops: tuple[HopEstimate, ...]
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    budget_p95_ms: float | None
+    budget_p99_ms: float | None
+    within_budget: bool | None
+    critical_hops: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "hops": [hop.to_dict() for hop in self.hops],
+            "p50_ms": _round(self.p50_ms),
+            "p95_ms": _round(self.p95_ms),
+            "p99_ms": _round(self.p99_ms),
+            "budget_p95_ms": self.budget_p95_ms,
+            "budget_p99_ms": self.budget_p99_ms,
+            "within_budget": self.within_budget,
+            "critical_hops": self.critical_hops,
+        }
+
+
+def _round(value: float) -> float:
+    return round(float(value), 3)
+
+
+def _erf(x: np.ndarray) -> np.ndarray:
+    """Vectorised erf, Abramowitz & Stegun 7.1.26 (absolute error < 1.5e-7)."""
+    sign = np.sign(x)
+    a = np.abs(x)
+    t = 1.0 / (1.0 + 0.3275911 * a)
+    poly = t * (
+        0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429)))
+    )
+    return sign * (1.0 - poly * np.exp(-a * a))
+
+
+def _lognormal_cdf(x: np.ndarray, mu: float, sigma: float) -> np.ndarray:
+    with np.errstate(divide="ignore"):
+        z = (np.log(np.maximum(x, 1e-300)) - mu) / (sigma * _SQRT2)
+    return 0.5 * (1.0 + _erf(z))
+
+
+def _sigma(p50: float, p99: float) -> float:
+    return (math.log(p99) - math.log(p50)) / Z_99
+
+
+@lru_cache(maxsize=4096)
+def _sum_quantiles(pairs: tuple[tuple[float, float], ...]) -> tuple[float, float, float]:
+    """p50, p95, p99 of the sum of independent log-normal hops given as (p50, p99) pairs.
+
+    ``pairs`` is sorted by the caller so that the same multiset hits the same cache entry.
+    """
+    if not pairs:
+        return (0.0, 0.0, 0.0)
+    shift = 0.0
+    variable: list[tuple[float, float]] = []  # (mu, sigma)
+    for p50, p99 in pairs:
+        sigma = _sigma(p50, p99) if p99 > p50 else 0.0
+        if sigma < 1e-9:
+            shift += p50
+        else:
+            variable.append((math.log(p50), sigma))
+    if not variable:
+        return (shift, shift, shift)
+    if len(variable) == 1:
+        mu, sigma = variable[0]
+        return tuple(  # type: ignore[return-value]
+            shift + math.exp(mu + z * sigma) for z in (0.0, Z_95, Z_99)
+        )
+
+    lows = [math.exp(mu - Z_TAIL * sigma) for mu, sigma in variable]
+    highs = [math.exp(mu + Z_TAIL * sigma) for mu, sigma in variable]
+    spans = [hi - lo for lo, hi in zip(lows, highs, strict=True)]
+    dx = sum(math.exp(mu) for mu, _ in variable) / GRID_RESOLUTION
+    needed = sum(math.ceil(span / dx) + 2 for span in spans)
+    size = max(MIN_FFT, 1 << max(0, needed - 1).bit_length())
+    if size > MAX_FFT:
+        size = MAX_FFT
+        dx = sum(spans) / (size - 2 * len(spans) - 4)
+
+    spectrum: np.ndarray | None = None
+    for (mu, sigma), lo, span in zip(variable, lows, spans, strict=True):
+        bins = math.ceil(span / dx) + 1
+        edges = lo + (np.arange(bins + 1) - 0.5) * dx
+        cdf = _lognormal_cdf(edges, mu, sigma)
+        mass = np.diff(cdf)
+        mass[0] += cdf[0]  # fold the cut lower tail into the first bin
+        mass[-1] += 1.0 - cdf[-1]  # and the cut upper tail into the last
+        transformed = np.fft.rfft(mass, size)
+        spectrum = transformed if spectrum is None else spectrum * transformed
+    assert spectrum is not None
+    total = np.fft.irfft(spectrum, size)
+    np.clip(total, 0.0, None, out=total)
+    cdf = np.cumsum(total)
+    cdf /= cdf[-1]
+    origin = shift + sum(lows)
+
+    def quantile(q: float) -> float:
+        j = int(np.searchsorted(cdf, q))
+        below = float(cdf[j - 1]) if j > 0 else 0.0
+        width = float(cdf[j]) - below
+        frac = (q - below) / width if width > 0 else 0.5
+        return origin + (j - 0.5 + frac) * dx
+
+    return (quantile(0.5), quantile(0.95), quantile(0.99))
+
+
+def sum_quantiles(pairs: Sequence[tuple[float, float]]) -> tuple[float, float, float]:
+    """Public, cached entry point: p50/p95/p99 of the sum of (p50, p99) log-normal hops."""
+    key = tuple(sorted((float(p50), float(p99)) for p50, p99 in pairs))
+    return _sum_quantiles(key)
+
+
+def resolve_hops(
+    hops: Sequence[Hop], evidence: Mapping[str, HopEvidence] | None = None
+) -> tuple[HopEstimate, ...]:
+    """Each hop with measured numbers substituted where evidence exists for its service."""
+    evidence = evidence or {}
+    resolved = []
+    for hop in hops:
+        measured = evidence.get(hop.service)
+        if measured is not None:
+            resolved.append(
+                HopEstimate(
+                    service=hop.service,
+                    p50_ms=float(measured.p50_ms),
+                    p99_ms=max(float(measured.p99_ms), float(measured.p50_ms)),
+                    critical=hop.critical,
+                    source="measured",
+                    stated_p50_ms=hop.p50_ms,
+                    stated_p99_ms=hop.p99_ms,
+                    evidence=measured.source,
+                )
+            )
+        else:
+            resolved.append(
+                HopEstimate(
+                    service=hop.service,
+                    p50_ms=hop.p50_ms,
+                    p99_ms=hop.p99_ms,
+                    critical=hop.critical,
+                    source="stated",
+                    stated_p50_ms=hop.p50_ms,
+                    stated_p99_ms=hop.p99_ms,
+                )
+            )
+    return tuple(resolved)
+
+
+def chain_estimate(
+    hops: Sequence[Hop],
+    evidence: Mapping[str, HopEvidence] | None = None,
+    budget_p95_ms: float | None = None,
+    budget_p99_ms: float | None = None,
+) -> ChainEstimate:
+    """Estimate the latency the caller waits for: the sum of the critical hops.
+
+    See the module docstring for the method. ``within_budget`` is None when no hop is
+    critical (the caller waits for nothing) or no budget is given.
+    """
+    resolved = resolve_hops(hops, evidence)
+    critical = [hop for hop in resolved if hop.critical and hop.p50_ms > 0]
+    p50, p95, p99 = sum_quantiles([(hop.p50_ms, hop.p99_ms) for hop in critical])
+    within: bool | None = None
+    if critical and (budget_p95_ms is not None or budget_p99_ms is not None):
+        within = (budget_p95_ms is None or p95 <= budget_p95_ms) and (
+            budget_p99_ms is None or p99 <= budget_p99_ms
+        )
+    return ChainEstimate(
+        hops=resolved,
+        p50_ms=p50,
+        p95_ms=p95,
+        p99_ms=p99,
+        budget_p95_ms=budget_p95_ms,
+        budget_p99_ms=budget_p99_ms,
+        within_budget=within,
+        critical_hops=sum(1 for hop in resolved if hop.critical),
+    )
