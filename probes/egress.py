@@ -299,7 +299,10 @@ def _split(url: str) -> tuple[str, str, int, str, IPAddress | None]:
         raise EgressRefused("the URL contains whitespace or control characters")
     if "\\" in url:
         raise EgressRefused("the URL contains a backslash, which clients read differently")
-    parts = urlsplit(url.strip())
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError as exc:
+        raise EgressRefused(f"the URL could not be parsed ({exc})") from exc
     scheme = parts.scheme.lower()
     if scheme not in ALLOWED_SCHEMES:
         shown = scheme or "(none)"

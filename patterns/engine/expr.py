@@ -1,11 +1,12 @@
 """Safe conditions for rules: a tiny expression language compiled from Python's ``ast``.
 
-Allowed: names of known inputs, constants (numbers, strings, booleans, None), tuples and
-lists of constants (for ``in``), comparisons (chains too), ``and``/``or``/``not``,
-unary minus and ``+ - * / // %`` on numbers, and ``x if c else y``. Everything else
-(calls, attributes, subscripts, lambdas, comprehensions, ``**``) is refused when the
-rule pack loads. Nothing is passed to ``eval``: the tree is turned into plain closures,
-and arithmetic refuses non-numbers so that ``"x" * 10**9`` cannot run.
+Allowed: names of known inputs, constants (numbers, strings, booleans written
+True/true, None), tuples and lists (for ``in``), comparisons (chains too),
+``and``/``or``/``not``, unary minus and ``+ - * / // %`` on numbers, and
+``x if c else y``. Everything else (calls, attributes, subscripts, lambdas,
+comprehensions, ``**``) is refused when the rule pack loads. Nothing is passed to
+``eval``: the tree is turned into plain closures, and arithmetic refuses non-numbers
+so that ``"x" * 10**9`` cannot run.
 """
 
 from __future__ import annotations
@@ -43,6 +44,8 @@ _ARITH: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
 }
 
 MAX_LENGTH = 500
+# YAML authors write true/false; accept them alongside Python's True/False.
+_LITERALS = {"true": True, "false": False}
 
 
 def _is_number(value: Any) -> bool:
@@ -73,6 +76,9 @@ class _Compiler:
             if value is not None and not isinstance(value, bool | int | float | str):
                 raise self.fail(node, f"constant {value!r}")
             return lambda ctx: value
+        if isinstance(node, ast.Name) and node.id in _LITERALS:
+            literal = _LITERALS[node.id]
+            return lambda ctx: literal
         if isinstance(node, ast.Name):
             name = node.id
             if name not in self.names:

@@ -124,6 +124,7 @@ class _Run:
         self.idle: list[Conn] = []
         self.pending: deque[tuple[float, bool]] = deque()
         self.opening = 0
+        self.opening_measured = 0  # measured requests waiting for a new connection
         self.session: Any = None
         self.sending = True
         self.stopped = False
@@ -245,6 +246,8 @@ class _Run:
 
     def _connect_for(self, intended: float | None, measured: bool) -> None:
         self.opening += 1
+        if intended is not None and measured:
+            self.opening_measured += 1
         task = asyncio.get_running_loop().create_task(self._connect(intended, measured))
         self.connect_tasks.add(task)
         task.add_done_callback(self.connect_tasks.discard)
@@ -254,6 +257,8 @@ class _Run:
             conn = await self._new_connection()
         except (OSError, TimeoutError):
             self.opening -= 1
+            if intended is not None and measured:
+                self.opening_measured -= 1
             now = _perf()
             if intended is not None:
                 self.sent += 1
@@ -270,6 +275,8 @@ class _Run:
             self._refill(_perf())
             return
         self.opening -= 1
+        if intended is not None and measured:
+            self.opening_measured -= 1
         self.conns.add(conn)
         now = _perf()
         if intended is not None:
@@ -371,13 +378,14 @@ async def run_probe(
                 await ticker
         end = _perf()
         cpu = time.thread_time() - cpu0
-        # Leftover work: counted as timeouts unless the run was stopped.
-        leftover = len(run.pending) + sum(1 for c in run.conns if c.busy and c.measured)
-        leftover_measured = sum(1 for _, m in run.pending if m) + sum(
-            1 for c in run.conns if c.busy and c.measured
+        # Requests still queued, connecting or in flight: timeouts, unless stopped.
+        leftover = (
+            sum(1 for _, m in run.pending if m)
+            + run.opening_measured
+            + sum(1 for c in run.conns if c.busy and c.measured)
         )
-        if leftover and not run.stopped:
-            for _ in range(leftover_measured):
+        if not run.stopped:
+            for _ in range(leftover):
                 run.requests += 1
                 run._error("timeout", end)
         return _outcome(run, end=end, cpu=cpu)
@@ -396,18 +404,22 @@ def run_probe_sync(target: Target, plan: LoadPlan, **kwargs: Any) -> ProbeOutcom
 
 
 async def _schedule_open(run: _Run) -> None:
+    """Dispatch global requests ``j = shard, shard + shards, ...`` at ``t0 + j / rate``.
+
+    Indices, not accumulated float times, decide which requests exist and
+    which fall in the warm-up, so shards agree exactly on the schedule.
+    """
     plan = run.plan
-    interval = plan.shards / plan.rate
-    phase = plan.shard / plan.rate
-    end = run.t0 + plan.warmup_s + plan.duration_s
-    count = max(0, math.ceil((end - run.t0 - phase) / interval))
+    rate = plan.rate
+    total = math.ceil((plan.warmup_s + plan.duration_s) * rate - 1e-9)
+    first_measured = math.ceil(plan.warmup_s * rate - 1e-9)
     lag_rec = run.lag.record
-    measure_start = run.measure_start
     sleep = asyncio.sleep
-    i = 0
-    base = run.t0 + phase
-    while i < count and run.sending:
-        intended = base + i * interval
+    t0 = run.t0
+    j = plan.shard
+    step = plan.shards
+    while j < total and run.sending:
+        intended = t0 + j / rate
         now = _perf()
         wait = intended - now
         if wait > SPIN_BELOW_S:
@@ -419,7 +431,7 @@ async def _schedule_open(run: _Run) -> None:
                 run.idle_yield_s += _perf() - now
             continue
         while intended <= now:
-            measured = intended >= measure_start
+            measured = j >= first_measured
             if measured:
                 late = now - intended
                 lag_rec(int(late * 1e6))
@@ -427,10 +439,10 @@ async def _schedule_open(run: _Run) -> None:
                 if late > LATE_THRESHOLD_S:
                     run.late += 1
             run.dispatch(intended, now, measured)
-            i += 1
-            if i >= count:
+            j += step
+            if j >= total:
                 break
-            intended = base + i * interval
+            intended = t0 + j / rate
 
 
 async def _run_closed(run: _Run) -> None:

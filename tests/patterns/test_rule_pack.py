@@ -1,0 +1,143 @@
+"""Rule packs: the default pack loads, unsafe conditions are refused, teams override by id."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from patterns.engine import (
+    DEFAULT_RULE_PACK_PATH,
+    RULE_PACK_VERSION,
+    RulePackError,
+    UseCaseInput,
+    default_rule_pack,
+    load_rule_pack,
+    recommend,
+    rule_pack_from_dict,
+)
+
+
+def _pack(*rules: dict, name: str = "team", version: str = "1") -> dict:
+    return {"name": name, "version": version, "rules": list(rules)}
+
+
+def _rule(rule_id: str = "r", when: str = "consumers >= 2", **extra: object) -> dict:
+    return {"id": rule_id, "when": when, "explanation": "Because.", **extra}
+
+
+def test_the_default_pack_loads_with_a_version_matching_the_constant() -> None:
+    pack = load_rule_pack(DEFAULT_RULE_PACK_PATH)
+    assert pack.version == RULE_PACK_VERSION
+    assert 25 <= len(pack.rules) <= 50
+    assert len({rule.id for rule in pack.rules}) == len(pack.rules)
+
+
+@pytest.mark.parametrize(
+    "when",
+    [
+        "__import__('os').system('true')",
+        "open('/etc/passwd')",
+        "caller.upper() == 'X'",
+        "consumers.__class__",
+        "[c for c in caller]",
+        "lambda: 1",
+        "2 ** 100000",
+        "caller[0] == 'b'",
+        "{'a': 1}",
+        "f'{caller}'",
+        "undefined_name > 3",
+        "consumers >=",
+    ],
+)
+def test_unsafe_or_invalid_conditions_are_refused_naming_the_rule(when: str) -> None:
+    with pytest.raises(RulePackError) as caught:
+        rule_pack_from_dict(_pack(_rule("sneaky-rule", when)))
+    assert "sneaky-rule" in str(caught.value)
+
+
+def test_string_arithmetic_cannot_run_away() -> None:
+    with pytest.raises(RulePackError, match="non-number"):
+        rule_pack_from_dict(_pack(_rule("big", 'caller * 1000000000 == ""')))
+
+
+@pytest.mark.parametrize(
+    ("rule", "message"),
+    [
+        (_rule(effects={"carrier-pigeon": 1}), "unknown pattern"),
+        (_rule(effects={"rest": "lots"}), "must be a number"),
+        (_rule(supporting=["prayer"]), "supporting"),
+        (_rule(risk={"id": "x", "severity": "apocalyptic", "text": "t"}), "severity"),
+        (_rule(explanation="Uses {nonsense}."), "unknown placeholder"),
+        (_rule(when='top == "rest"', effects={"rest": 1}), "cannot have effects"),
+        (_rule(colour="red"), "unknown keys"),
+        (_rule(notes={"grpc": "x"}), "no effect on"),
+    ],
+)
+def test_malformed_rules_are_refused(rule: dict, message: str) -> None:
+    with pytest.raises(RulePackError, match=message):
+        rule_pack_from_dict(_pack(rule))
+
+
+def test_duplicate_ids_are_refused() -> None:
+    with pytest.raises(RulePackError, match="used twice"):
+        rule_pack_from_dict(_pack(_rule("twice"), _rule("twice")))
+
+
+def test_conditions_support_the_documented_language() -> None:
+    pack = rule_pack_from_dict(
+        _pack(
+            _rule(
+                "all-of-it",
+                'not message_loss_ok and caller in ("browser", "internal") '
+                "and 0 <= consumers * 2 + 1 < 100 and peak_rps / (avg_rps + 1) > 1 "
+                "and -latency_p95_ms < 0 and (1 if caller_waits else 0) == 1",
+                effects={"grpc": 10},
+            )
+        )
+    )
+    rec = recommend(UseCaseInput(), rule_pack=pack)
+    assert rec.top.pattern == "grpc"
+    assert rec.top.because[0].inputs["caller"] == "internal"
+
+
+def test_a_team_pack_overrides_rules_by_id_and_adds_new_ones(tmp_path: Path) -> None:
+    team_file = tmp_path / "team.yaml"
+    team_file.write_text(
+        yaml.safe_dump(
+            _pack(
+                _rule("browser-caller", 'caller == "browser"', effects={"grpc": 5.0}),
+                _rule("we-love-queues", "true == True", effects={"message-queue": 20}),
+                {**_rule("many-consumers"), "enabled": False},
+                name="acme",
+                version="7",
+            )
+        )
+    )
+    base = default_rule_pack()
+    merged = base.merged_with(load_rule_pack(team_file))
+    assert merged.name == "archway-default+acme"
+    assert merged.version == f"{RULE_PACK_VERSION}+7"
+    ids = [rule.id for rule in merged.rules]
+    assert ids.index("browser-caller") == [r.id for r in base.rules].index("browser-caller")
+    assert ids[-1] == "we-love-queues"
+    assert merged.rule("browser-caller").effects == {"grpc": 5.0}
+
+    rec = recommend(UseCaseInput(caller="browser", consumers=5), rule_pack=merged)
+    assert rec.top.pattern == "message-queue"
+    assert "many-consumers" not in rec.fired_rules
+    assert rec.to_dict()["rule_pack"]["version"] == f"{RULE_PACK_VERSION}+7"
+
+
+def test_unreadable_and_invalid_yaml_files_are_errors(tmp_path: Path) -> None:
+    with pytest.raises(RulePackError, match="cannot read"):
+        load_rule_pack(tmp_path / "missing.yaml")
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("rules: [\n")
+    with pytest.raises(RulePackError, match="invalid YAML"):
+        load_rule_pack(broken)
+    tagged = tmp_path / "tagged.yaml"
+    tagged.write_text("!!python/object/apply:os.system ['true']\n")
+    with pytest.raises(RulePackError):
+        load_rule_pack(tagged)
