@@ -3,8 +3,9 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
+from django.utils.text import slugify
 
-__all__ = ["Decision", "DecisionChange", "DecisionStatus"]
+__all__ = ["Decision", "DecisionChange", "DecisionStatus", "ExportJob", "ExportJobStatus"]
 
 
 class DecisionStatus(models.TextChoices):
@@ -84,6 +85,24 @@ class Decision(models.Model):
     def label(self) -> str:
         return f"ADR-{self.number:04d}"
 
+    @property
+    def slug(self) -> str:
+        """The file-name part after the number: ``0007-use-a-saga-for-orders.md``."""
+        return slugify(self.title)[:60].strip("-") or "decision"
+
+    @property
+    def filename(self) -> str:
+        return f"{self.number:04d}-{self.slug}.md"
+
+    @property
+    def is_editable(self) -> bool:
+        """Only a proposal changes in place; a settled record is superseded instead."""
+        return self.status == DecisionStatus.PROPOSED
+
+    def people(self, field: str) -> list[str]:
+        """decision_makers / consulted / informed as a list (stored one per line)."""
+        return [line.strip() for line in getattr(self, field).splitlines() if line.strip()]
+
 
 class DecisionChange(models.Model):
     """One entry in an ADR's history: who changed what, when."""
@@ -102,3 +121,41 @@ class DecisionChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.decision.label} {self.action} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class ExportJobStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class ExportJob(models.Model):
+    """A whole-log PDF built by a Celery worker; the row holds its state and progress."""
+
+    team = models.ForeignKey("decisions.Team", on_delete=models.CASCADE, related_name="exports")
+    kind = models.CharField(max_length=20, default="log-pdf")
+    status = models.CharField(
+        max_length=20, choices=ExportJobStatus.choices, default=ExportJobStatus.QUEUED
+    )
+    progress = models.PositiveSmallIntegerField(default=0, help_text="Percent done, 0-100.")
+    total = models.PositiveIntegerField(default=0, help_text="Records to render.")
+    done = models.PositiveIntegerField(default=0, help_text="Records rendered so far.")
+    error = models.TextField(blank=True)
+    file = models.CharField(max_length=300, blank=True, help_text="Path under MEDIA_ROOT.")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created = models.DateTimeField(auto_now_add=True)
+    started = models.DateTimeField(null=True, blank=True)
+    finished = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} for {self.team} ({self.status}, {self.progress}%)"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in {ExportJobStatus.DONE, ExportJobStatus.FAILED}
