@@ -92,12 +92,14 @@ def _retries(f: Facts) -> Supporting:
             "retry_on": ["503", "504", "connection error"],
             "idempotency_key": key,
         }
+        if attempts == 2:
+            room = "room for one quick retry of a failed hop"
+        else:
+            room = "no room for a retry inside the request; retry from a queue instead"
         why = (
-            f"The p99 budget leaves about {max(headroom, 0):.0f} ms of headroom over the "
-            f"chain estimate, enough for {attempts - 1} quick retry"
-            f"{'' if attempts == 2 else ' (so none inside the request: retry from a queue)'}. "
-            "Retried writes must carry an idempotency key so a repeat does not charge or "
-            "reserve twice."
+            f"The p99 budget leaves about {max(headroom, 0):.0f} ms over the chain estimate: "
+            f"{room}. Retried writes must carry an idempotency key so a repeat does not "
+            "charge or reserve twice."
         )
     else:
         settings = {
@@ -292,17 +294,18 @@ def _tracing(f: Facts) -> Supporting:
     parts = []
     if f.top_family in ("sync", "hybrid") and v["caller_waits"]:
         settings["sync"] = "propagate W3C traceparent on every call; one span per hop"
-        parts.append(f"the synchronous hops ({v['critical_hops']}) share one trace id")
+        parts.append(f"the {v['critical_hops']} synchronous hop(s) share one trace id")
     if f.top_family in ("async", "hybrid") or v["consumers"] > 1:
         settings["async"] = (
             "carry trace context, event_id and correlation_id in message headers; "
             "consumer spans follow from the producer's span"
         )
         parts.append("events carry their id and the trace context to every consumer")
+    detail = "; ".join(parts) or "every request carries a trace id"
     why = (
         "A flow that crosses services has no single call stack to read. "
-        + ("; ".join(parts) or "every request carries a trace id")
-        + ", so one request can be followed end to end and latency attributed to a hop."
+        f"{detail[:1].upper()}{detail[1:]}, so one request can be followed end to end and "
+        "its time attributed to each hop."
     )
     return Supporting("tracing", "Trace and event id propagation", why, settings)
 
