@@ -1,0 +1,178 @@
+"""``manage.py probe URL (--rate R | --concurrency C) --duration S``: a probe without Celery.
+
+Runs the URL through the egress guard (allow-list from ``settings.PROBE_ALLOW``),
+checks the caps, runs the engine (``--shards N`` runs N engine processes with
+the rate or connections split between them, merged exactly) and prints the
+summary. A refused target or an argument over a cap exits with status 2.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from probes.egress import LOW_RATE_WITHOUT_PROOF, EgressRefused, GuardedTarget, guard_target
+from probes.engine import (
+    LoadPlan,
+    ProbeOutcome,
+    Target,
+    fetch_ownership_token,
+    merge_outcomes,
+    run_probe_sync,
+    summary,
+)
+
+SUMMARY_KEYS = (
+    "requests",
+    "rps",
+    "p50_ms",
+    "p90_ms",
+    "p95_ms",
+    "p99_ms",
+    "p999_ms",
+    "max_ms",
+    "errors",
+    "valid",
+    "invalid_reason",
+)
+
+
+def _run_shard(target: Target, plan: LoadPlan) -> ProbeOutcome:
+    return run_probe_sync(target, plan)
+
+
+def _refuse(message: str) -> CommandError:
+    return CommandError(message, returncode=2)
+
+
+class Command(BaseCommand):
+    help = "Probe an HTTP endpoint through the egress guard and print latency and errors."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("url")
+        load = parser.add_mutually_exclusive_group(required=True)
+        load.add_argument("--rate", type=float, help="open model: requests per second")
+        load.add_argument("--concurrency", type=int, help="closed model: connections")
+        parser.add_argument("--duration", type=float, required=True, help="seconds measured")
+        parser.add_argument("--warmup", type=float, default=1.0, help="seconds not measured")
+        parser.add_argument("--shards", type=int, default=1, help="parallel engine processes")
+        parser.add_argument(
+            "--connections",
+            type=int,
+            default=None,
+            help="open model: connection pool size (default: sized from the rate)",
+        )
+        parser.add_argument("--method", default="GET")
+        parser.add_argument("--timeout", type=float, default=2.0, help="per-request seconds")
+        parser.add_argument("--expect", type=int, default=None, help="expected status code")
+        parser.add_argument(
+            "--ownership-token",
+            default=None,
+            help="for a public host: the token it serves at /.well-known/archway-probe.txt",
+        )
+        parser.add_argument("--format", choices=("json", "text"), default="text")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            guarded = guard_target(options["url"], allow=settings.PROBE_ALLOW)
+        except EgressRefused as exc:
+            raise _refuse(f"refused: {exc.reason}") from None
+
+        plan = self._plan(options)
+        if guarded.allowed_by == "public":
+            self._check_public(guarded, plan, options["ownership_token"])
+        target = Target.from_guarded(
+            guarded,
+            method=options["method"],
+            expected_status=options["expect"],
+            timeout_s=options["timeout"],
+        )
+        if plan.shards == 1:
+            outcome = run_probe_sync(target, plan)
+        else:
+            ctx = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(max_workers=plan.shards, mp_context=ctx) as pool:
+                futures = [
+                    pool.submit(_run_shard, target, plan.for_shard(k, plan.shards))
+                    for k in range(plan.shards)
+                ]
+                outcome = merge_outcomes(f.result() for f in futures)
+
+        result = summary(outcome)
+        if options["format"] == "json":
+            self.stdout.write(json.dumps(result))
+        else:
+            width = max(len(k) for k in SUMMARY_KEYS)
+            for key in SUMMARY_KEYS:
+                value = result[key]
+                self.stdout.write(f"{key:<{width}}  {value if value != '' else '-'}")
+
+    def _plan(self, options: dict[str, Any]) -> LoadPlan:
+        duration, warmup, shards = options["duration"], options["warmup"], options["shards"]
+        if duration is None or duration <= 0 or warmup < 0:
+            raise _refuse("--duration must be > 0 and --warmup >= 0")
+        if duration + warmup > settings.PROBE_MAX_DURATION_S:
+            raise _refuse(
+                f"duration {duration + warmup:g} s (with warm-up) is over the cap of "
+                f"{settings.PROBE_MAX_DURATION_S:g} s (ARCHWAY_PROBE_MAX_DURATION_S)"
+            )
+        if not 1 <= shards <= settings.PROBE_MAX_SHARDS:
+            raise _refuse(
+                f"--shards must be between 1 and {settings.PROBE_MAX_SHARDS} "
+                "(ARCHWAY_PROBE_MAX_SHARDS)"
+            )
+        max_conc = settings.PROBE_MAX_CONCURRENCY
+        if options["rate"] is not None:
+            rate = options["rate"]
+            if not 0 < rate <= settings.PROBE_MAX_RATE:
+                raise _refuse(
+                    f"rate {rate:g}/s is not in (0, {settings.PROBE_MAX_RATE:g}] "
+                    "(ARCHWAY_PROBE_MAX_RATE)"
+                )
+            # Little's law with a generous 100 ms latency, at least 2 per shard.
+            pool = options["connections"] or min(max_conc, max(2 * shards, math.ceil(rate / 10)))
+            if not 1 <= pool <= max_conc:
+                raise _refuse(f"--connections must be between 1 and {max_conc}")
+            return LoadPlan(
+                "open", rate=rate, concurrency=pool, duration_s=duration, warmup_s=warmup,
+                shards=shards,
+            )  # fmt: skip
+        concurrency = options["concurrency"]
+        if not 1 <= concurrency <= max_conc:
+            raise _refuse(
+                f"concurrency {concurrency} is not in [1, {max_conc}] "
+                "(ARCHWAY_PROBE_MAX_CONCURRENCY)"
+            )
+        return LoadPlan(
+            "closed", concurrency=concurrency, duration_s=duration, warmup_s=warmup, shards=shards
+        )
+
+    def _check_public(self, guarded: GuardedTarget, plan: LoadPlan, token: str | None) -> None:
+        """A public host without an ownership proof is only probed gently."""
+        max_rate, max_duration = LOW_RATE_WITHOUT_PROOF
+        gentle = (
+            plan.model == "open"
+            and plan.rate <= max_rate
+            and plan.duration_s + plan.warmup_s <= max_duration
+        )
+        if gentle:
+            return
+        if token:
+            served = asyncio.run(fetch_ownership_token(guarded, timeout=5.0))
+            if served == token:
+                return
+            raise _refuse(
+                f"{guarded.host} does not serve the given token at /.well-known/archway-probe.txt"
+            )
+        raise _refuse(
+            f"{guarded.host} ({guarded.address}) is a public host: without an ownership proof "
+            f"(--ownership-token) probes are limited to {max_rate:g} request/s for "
+            f"{max_duration:g} s"
+        )
