@@ -150,7 +150,8 @@ def usecase_chain(request: HttpRequest, team_slug: str) -> HttpResponse:
     response = render(
         request, f"{FORM_TEMPLATE}#chain", {"formset": formset, "team_slug": team_slug}
     )
-    return trigger_client_event(response, "chainChanged")
+    # After the swap, so the panel posts the chain as it now stands.
+    return trigger_client_event(response, "chainChanged", after="swap")
 
 
 def _questionnaire(request: HttpRequest, membership: Membership, use_case: UseCase) -> HttpResponse:
