@@ -1,0 +1,191 @@
+"""Endpoints a team probes, and the probe runs (with their shards) measuring them.
+
+A run is split into one or more shards; each shard is one Celery task on
+whichever worker takes it. Every shard writes its own progress and outcome;
+the run row holds the live totals for the progress page and, once the last
+shard has finished, the exact merge of the shard outcomes.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+
+__all__ = ["Endpoint", "LoadModel", "ProbeRun", "ProbeShard", "Status"]
+
+
+class Status(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+    INTERRUPTED = "interrupted", "Interrupted"
+
+
+ACTIVE = (Status.QUEUED, Status.RUNNING)
+FINISHED = (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED, Status.INTERRUPTED)
+
+
+class LoadModel(models.TextChoices):
+    OPEN = "open", "Open: a fixed arrival rate (checks a latency budget)"
+    CLOSED = "closed", "Closed: N connections as fast as they go (finds capacity)"
+
+
+class Method(models.TextChoices):
+    GET = "GET", "GET"
+    POST = "POST", "POST"
+    PUT = "PUT", "PUT"
+    PATCH = "PATCH", "PATCH"
+    DELETE = "DELETE", "DELETE"
+    HEAD = "HEAD", "HEAD"
+
+
+class Endpoint(models.Model):
+    """One HTTP call a team's use cases depend on, probed through the egress guard."""
+
+    team = models.ForeignKey("decisions.Team", on_delete=models.CASCADE, related_name="endpoints")
+    name = models.CharField(max_length=120)
+    service = models.CharField(
+        max_length=80,
+        blank=True,
+        help_text=(
+            "The service name used in use-case chains. A hop with this name uses the "
+            "latest valid probe of this endpoint instead of the stated latency."
+        ),
+    )
+    url = models.CharField(
+        "URL",
+        max_length=2000,
+        help_text=(
+            "http or https only. Checked by the egress guard when saved and before every run."
+        ),
+    )
+    method = models.CharField(max_length=8, choices=Method.choices, default=Method.GET)
+    headers = models.JSONField(
+        default=dict, blank=True, help_text="Extra request headers, name to value."
+    )
+    body = models.TextField(blank=True, help_text="Request body, sent as is (UTF-8).")
+    expected_status = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        default=200,
+        help_text="Any other status counts as an error. Empty: any status below 400 is fine.",
+    )
+    timeout_s = models.FloatField(
+        "timeout (s)", default=2.0, help_text="Per request; a slower answer counts as a timeout."
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["team", "name"], name="one_endpoint_name_per_team")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("probes:endpoint-detail", args=[self.team.slug, self.pk])
+
+
+class ProbeRun(models.Model):
+    """One probe of one endpoint: what was asked, how it is going, what it measured."""
+
+    team = models.ForeignKey("decisions.Team", on_delete=models.CASCADE, related_name="probe_runs")
+    endpoint = models.ForeignKey(Endpoint, on_delete=models.CASCADE, related_name="runs")
+    use_case = models.ForeignKey(
+        "decisions.UseCase",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="probe_runs",
+        help_text="Optional: the results page gives a verdict against its latency budget.",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    # What was asked.
+    model = models.CharField(max_length=10, choices=LoadModel.choices, default=LoadModel.OPEN)
+    rate = models.FloatField(null=True, blank=True, help_text="Requests per second (open model).")
+    concurrency = models.PositiveIntegerField(default=8)
+    duration_s = models.FloatField(default=10)
+    warmup_s = models.FloatField(default=1)
+    shards = models.PositiveIntegerField(default=1)
+    url = models.CharField(max_length=2000, help_text="The endpoint URL when the run started.")
+
+    # How it is going (live totals over the shards, written by the workers).
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
+    cancel_requested = models.BooleanField(default=False)
+    progress = models.FloatField(default=0, help_text="Percent of the planned time elapsed.")
+    sent = models.PositiveIntegerField(default=0)
+    completed = models.PositiveIntegerField(default=0)
+    errors = models.PositiveIntegerField(default=0)
+    p50_ms = models.FloatField(null=True, blank=True)
+    p99_ms = models.FloatField(null=True, blank=True)
+
+    # What it measured: the exact merge of the shard outcomes.
+    outcome = models.JSONField(null=True, blank=True)
+    summary = models.JSONField(null=True, blank=True)
+    valid = models.BooleanField(null=True)
+    invalid_reason = models.TextField(blank=True)
+    error = models.TextField(blank=True)
+
+    created = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created", "-pk"]
+        indexes = [models.Index(fields=["team", "status"]), models.Index(fields=["status"])]
+
+    def __str__(self) -> str:
+        return f"Probe {self.pk} of {self.endpoint} ({self.status})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("probes:run-detail", args=[self.team.slug, self.pk])
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE
+
+    @property
+    def load_label(self) -> str:
+        if self.model == LoadModel.OPEN:
+            return f"{self.rate:g} requests/s for {self.duration_s:g} s"
+        return f"{self.concurrency} connections for {self.duration_s:g} s"
+
+
+class ProbeShard(models.Model):
+    """One Celery task's slice of a run: rate / shards, on whichever worker takes it."""
+
+    run = models.ForeignKey(ProbeRun, on_delete=models.CASCADE, related_name="shard_rows")
+    index = models.PositiveIntegerField()
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
+    worker = models.CharField(max_length=200, blank=True, help_text="Celery worker host name.")
+    progress = models.FloatField(default=0)
+    sent = models.PositiveIntegerField(default=0)
+    completed = models.PositiveIntegerField(default=0)
+    errors = models.PositiveIntegerField(default=0)
+    p50_ms = models.FloatField(null=True, blank=True)
+    p99_ms = models.FloatField(null=True, blank=True)
+    outcome = models.JSONField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["run", "index"]
+        constraints = [models.UniqueConstraint(fields=["run", "index"], name="one_shard_per_index")]
+
+    def __str__(self) -> str:
+        return f"Shard {self.index} of probe {self.run_id} ({self.status})"

@@ -1,0 +1,169 @@
+"""Reads for probes: lists, the evidence the engine uses, verdicts, the allow-list note."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.db.models import QuerySet
+
+from decisions.models import ChainHop, Team, UseCase
+from patterns.engine import HopEvidence, chain_estimate
+from probes.models import Endpoint, ProbeRun, Status
+
+
+def endpoint_list(*, team: Team) -> list[Endpoint]:
+    """The team's endpoints, each with ``latest_run`` (any status) attached."""
+    endpoints = list(Endpoint.objects.filter(team=team))
+    latest: dict[int, ProbeRun] = {}
+    for run in ProbeRun.objects.filter(endpoint__in=endpoints).order_by("-created", "-pk"):
+        latest.setdefault(run.endpoint_id, run)
+    for endpoint in endpoints:
+        endpoint.latest_run = latest.get(endpoint.pk)
+    return endpoints
+
+
+def run_list(*, team: Team, endpoint: Endpoint | None = None) -> QuerySet[ProbeRun]:
+    runs = ProbeRun.objects.filter(team=team).select_related("endpoint", "created_by")
+    if endpoint is not None:
+        runs = runs.filter(endpoint=endpoint)
+    return runs
+
+
+def latest_valid_runs(*, team_id: int, services: Iterable[str]) -> dict[str, ProbeRun]:
+    """Per service name: the newest finished, valid probe of an endpoint linked to it."""
+    names = [name for name in set(services) if name]
+    found: dict[str, ProbeRun] = {}
+    if not names:
+        return found
+    runs = (
+        ProbeRun.objects.filter(
+            team_id=team_id,
+            endpoint__service__in=names,
+            status=Status.SUCCEEDED,
+            valid=True,
+            summary__isnull=False,
+        )
+        .select_related("endpoint")
+        .order_by("-finished_at", "-pk")
+    )
+    for run in runs:
+        found.setdefault(run.endpoint.service, run)
+        if len(found) == len(names):
+            break
+    return found
+
+
+def evidence_from_run(run: ProbeRun) -> HopEvidence:
+    s = run.summary or {}
+    when = run.finished_at.strftime("%Y-%m-%d %H:%M") if run.finished_at else ""
+    return HopEvidence(
+        p50_ms=float(s.get("p50_ms", 0.0)),
+        p99_ms=float(s.get("p99_ms", 0.0)),
+        source=f"probe #{run.pk} of {run.endpoint.name}, {when} UTC".strip(),
+    )
+
+
+def measured_evidence(team_id: int, services: Iterable[str]) -> dict[str, HopEvidence]:
+    """The evidence provider registered with ``decisions.evidence`` (see apps.py)."""
+    return {
+        name: evidence_from_run(run)
+        for name, run in latest_valid_runs(team_id=team_id, services=services).items()
+        if (run.summary or {}).get("requests")
+    }
+
+
+@dataclass(frozen=True)
+class HopEvidenceRow:
+    """One chain hop on the use-case page: its endpoint and what the latest probe says."""
+
+    hop: ChainHop
+    endpoints: list[Endpoint]
+    run: ProbeRun | None
+
+    @property
+    def endpoint(self) -> Endpoint | None:
+        if self.run is not None:
+            return self.run.endpoint
+        return self.endpoints[0] if self.endpoints else None
+
+    @property
+    def measured(self) -> dict[str, Any]:
+        return (self.run.summary or {}) if self.run else {}
+
+    @property
+    def p99_over_stated(self) -> bool:
+        return bool(self.measured) and self.measured.get("p99_ms", 0) > self.hop.p99_ms
+
+
+def usecase_evidence(*, team: Team, hops: list[ChainHop]) -> list[HopEvidenceRow]:
+    services = [hop.service for hop in hops]
+    by_service: dict[str, list[Endpoint]] = {}
+    for endpoint in Endpoint.objects.filter(team=team, service__in=services):
+        by_service.setdefault(endpoint.service, []).append(endpoint)
+    runs = latest_valid_runs(team_id=team.pk, services=services)
+    return [
+        HopEvidenceRow(
+            hop=hop, endpoints=by_service.get(hop.service, []), run=runs.get(hop.service)
+        )
+        for hop in hops
+    ]
+
+
+def run_verdict(run: ProbeRun) -> dict[str, Any] | None:
+    """How the run measures up against its linked use case's latency budget.
+
+    Two answers: the endpoint alone against the whole budget (it cannot take
+    more than all of it), and the chain estimate with this run's numbers used
+    for the endpoint's hop (the other hops keep their latest evidence or
+    stated numbers).
+    """
+    use_case: UseCase | None = run.use_case
+    s = run.summary or {}
+    if use_case is None or not s.get("requests"):
+        return None
+    alone_ok = s["p95_ms"] <= use_case.latency_p95_ms and s["p99_ms"] <= use_case.latency_p99_ms
+    verdict: dict[str, Any] = {
+        "use_case": use_case,
+        "budget_p95_ms": use_case.latency_p95_ms,
+        "budget_p99_ms": use_case.latency_p99_ms,
+        "p95_ms": s["p95_ms"],
+        "p99_ms": s["p99_ms"],
+        "alone_within": alone_ok,
+        "chain": None,
+        "in_chain": False,
+    }
+    hops = [hop.to_hop() for hop in use_case.hops.all()]
+    service = run.endpoint.service
+    if hops and service and any(hop.service == service for hop in hops):
+        evidence = measured_evidence(use_case.team_id, (hop.service for hop in hops))
+        evidence[service] = evidence_from_run(run)
+        verdict["in_chain"] = True
+        verdict["chain"] = chain_estimate(
+            hops,
+            evidence,
+            budget_p95_ms=use_case.latency_p95_ms,
+            budget_p99_ms=use_case.latency_p99_ms,
+        ).to_dict()
+    return verdict
+
+
+def allow_list_note() -> dict[str, Any]:
+    """What the administrator's allow-list opens, for the probe pages."""
+    allow = settings.PROBE_ALLOW
+    if allow is None:
+        return {"set": False, "loopback": False, "shown": ""}
+    loopback = (
+        any(
+            network.overlaps(
+                ipaddress.ip_network("127.0.0.0/8" if network.version == 4 else "::1/128")
+            )
+            for network in allow.networks
+        )
+        or "localhost" in allow.hosts
+    )
+    shown = ", ".join([str(n) for n in allow.networks] + sorted(allow.hosts))
+    return {"set": True, "loopback": loopback, "shown": shown or "(empty)"}

@@ -1,0 +1,213 @@
+"""Probe pages: endpoints, the run form, the live run page and its results.
+
+Facilitators manage endpoints and start or cancel probes; members and viewers
+read; anyone outside the team gets 404 (``decisions.access``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseStopPolling
+
+from decisions.access import get_team_object_or_404, team_membership
+from decisions.models import Membership, Role, UseCase
+from probes import plots, selectors, services
+from probes.egress import OWNERSHIP_PATH
+from probes.engine import summarize
+from probes.forms import EndpointForm, RunForm
+from probes.models import Endpoint, ProbeRun, Status
+
+RUN_TEMPLATE = "probes/run_detail.html"
+
+
+def _page(membership: Membership, **context: Any) -> dict[str, Any]:
+    return {
+        "team": membership.team,
+        "membership": membership,
+        "can_manage": membership.is_facilitator,
+        "allow": selectors.allow_list_note(),
+        **context,
+    }
+
+
+@login_required
+@require_GET
+def endpoint_list(request: HttpRequest, team_slug: str) -> HttpResponse:
+    membership = team_membership(request, team_slug)
+    team = membership.team
+    return render(
+        request,
+        "probes/endpoint_list.html",
+        _page(
+            membership,
+            endpoints=selectors.endpoint_list(team=team),
+            runs=selectors.run_list(team=team)[:15],
+            token=services.team_probe_token(team) if membership.is_facilitator else None,
+            ownership_path=OWNERSHIP_PATH,
+        ),
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def endpoint_create(request: HttpRequest, team_slug: str) -> HttpResponse:
+    membership = team_membership(request, team_slug, need=Role.FACILITATOR)
+    # "Add endpoint" on a use case's chain names the hop's service.
+    service = request.GET.get("service", "")[:80]
+    return _endpoint_form(request, membership, Endpoint(team=membership.team, service=service))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def endpoint_edit(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
+    endpoint = get_team_object_or_404(
+        request, Endpoint, team_slug=team_slug, need=Role.FACILITATOR, pk=pk
+    )
+    return _endpoint_form(request, request.membership, endpoint)
+
+
+def _endpoint_form(
+    request: HttpRequest, membership: Membership, endpoint: Endpoint
+) -> HttpResponse:
+    if request.method == "POST":
+        form = EndpointForm(request.POST, instance=endpoint, team=membership.team)
+        if form.is_valid():
+            endpoint = services.endpoint_save(endpoint=form.save(commit=False), by=request.user)
+            messages.success(request, f"Saved endpoint “{endpoint.name}”.")
+            return redirect(endpoint)
+    else:
+        form = EndpointForm(instance=endpoint, team=membership.team)
+    return render(
+        request,
+        "probes/endpoint_form.html",
+        _page(membership, form=form, endpoint=endpoint),
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@login_required
+@require_GET
+def endpoint_detail(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
+    endpoint = get_team_object_or_404(
+        request, Endpoint.objects.select_related("team"), team_slug=team_slug, pk=pk
+    )
+    return render(
+        request,
+        "probes/endpoint_detail.html",
+        _page(
+            request.membership,
+            endpoint=endpoint,
+            runs=selectors.run_list(team=endpoint.team, endpoint=endpoint)[:30],
+        ),
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def run_create(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
+    endpoint = get_team_object_or_404(
+        request,
+        Endpoint.objects.select_related("team"),
+        team_slug=team_slug,
+        need=Role.FACILITATOR,
+        pk=pk,
+    )
+    membership = request.membership
+    if request.method == "POST":
+        form = RunForm(request.POST, endpoint=endpoint)
+        if form.is_valid():
+            try:
+                run = services.probe_start(
+                    endpoint=endpoint, request=form.run_request(), by=request.user
+                )
+            except services.ProbeStartRefused as exc:
+                form.add_error(None, exc.reason[0].upper() + exc.reason[1:] + ".")
+            else:
+                if run.status == Status.FAILED:
+                    messages.error(
+                        request,
+                        "The probe could not start: the job queue is unavailable. "
+                        "Nothing was sent; try again once the queue is back.",
+                    )
+                return redirect(run)
+    else:
+        initial = {}
+        use_case_id = request.GET.get("use_case", "")
+        if use_case_id.isdigit():
+            initial["use_case"] = UseCase.objects.filter(
+                team=endpoint.team, pk=int(use_case_id)
+            ).first()
+        form = RunForm(endpoint=endpoint, initial=initial)
+    return render(
+        request,
+        "probes/run_form.html",
+        _page(membership, form=form, endpoint=endpoint),
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@login_required
+@require_GET
+def run_detail(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
+    """The live page while the run is active, the results once it ends.
+
+    htmx polls this view every 500 ms for the ``run-body`` fragment; the answer
+    that first sees the run finished carries the results and stops the polling.
+    """
+    run = get_team_object_or_404(
+        request,
+        ProbeRun.objects.select_related("endpoint", "team", "use_case", "created_by"),
+        team_slug=team_slug,
+        pk=pk,
+    )
+    context = _run_context(request.membership, run)
+    if request.htmx:
+        response = render(request, f"{RUN_TEMPLATE}#run-body", context)
+        if not run.is_active:
+            return HttpResponseStopPolling(response.content)
+        return response
+    return render(request, RUN_TEMPLATE, context)
+
+
+@login_required
+@require_POST
+def run_cancel(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
+    run = get_team_object_or_404(
+        request, ProbeRun, team_slug=team_slug, need=Role.FACILITATOR, pk=pk
+    )
+    if run.is_active:
+        services.probe_cancel(run=run)
+    if request.htmx:
+        return render(request, f"{RUN_TEMPLATE}#run-body", _run_context(request.membership, run))
+    messages.info(request, "Cancel requested: the workers stop the load within a second.")
+    return redirect(run)
+
+
+def _run_context(membership: Membership, run: ProbeRun) -> dict[str, Any]:
+    context = _page(membership, run=run)
+    if run.is_active:
+        return context
+    context["shards"] = list(run.shard_rows.all())
+    outcome = run.outcome
+    if outcome:
+        context["latency_svg"] = plots.percentile_curve_svg(
+            outcome["histogram"],
+            service_histogram=(
+                outcome["service_histogram"] if outcome["model"] == "open" else None
+            ),
+            title=f"Latency by percentile, probe #{run.pk}",
+        )
+        context["series_svg"] = plots.per_second_svg(
+            outcome["per_second"], title=f"Per second, probe #{run.pk}"
+        )
+        context["service_summary"] = summarize(outcome["service_histogram"])
+        context["status_counts"] = sorted(outcome["status_counts"].items())
+        context["error_counts"] = sorted(outcome["errors"].items())
+        context["verdict"] = selectors.run_verdict(run)
+    return context

@@ -1,0 +1,248 @@
+"""Starting, executing, finalizing and reaping runs, in this process against real local servers.
+
+These tests run a shard in the test process (no Celery) so they can look at
+each step; tests/probes/test_tasks.py and friends do the same through a real
+worker. ``enqueue_shards`` is replaced by a recorder here so nothing reaches
+the broker.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from probes import services, tasks
+from probes.egress import GuardedTarget
+from probes.engine import ProbeOutcome, Progress
+from probes.models import ProbeRun, ProbeShard, Status
+from tests.probes.probe_factories import allow_loopback, make_endpoint, start
+from tests.probes.servers import Behaviour, running
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def enqueued(monkeypatch):
+    sent: list[tuple[int, list[int]]] = []
+    monkeypatch.setattr(
+        services, "enqueue_shards", lambda *, run_id, shard_ids: sent.append((run_id, shard_ids))
+    )
+    return sent
+
+
+def test_starting_a_probe_creates_the_run_and_a_shard_row_per_shard_and_enqueues_them(
+    acme, owner, enqueued, settings
+):
+    allow_loopback(settings)
+    endpoint = make_endpoint(acme, "http://127.0.0.1:9/")
+    run = start(endpoint, by=owner, shards=3, concurrency=3)
+    assert run.status == Status.QUEUED and run.created_by == owner
+    shard_ids = list(run.shard_rows.values_list("pk", flat=True))
+    assert len(shard_ids) == 3
+    assert enqueued == [(run.pk, shard_ids)]
+
+
+def test_a_second_probe_for_the_same_team_is_refused_while_one_is_active(
+    acme, owner, enqueued, settings
+):
+    allow_loopback(settings)
+    endpoint = make_endpoint(acme, "http://127.0.0.1:9/")
+    start(endpoint, by=owner)
+    with pytest.raises(services.ProbeStartRefused, match="already has 1 probe"):
+        start(endpoint, by=owner)
+    assert ProbeRun.objects.count() == 1
+
+
+def test_a_shard_runs_the_load_and_the_run_keeps_the_merged_outcome(
+    acme, owner, enqueued, settings
+):
+    allow_loopback(settings)
+    with running(Behaviour(delay_ms=2)) as server:
+        endpoint = make_endpoint(acme, server.url + "/stock")
+        run = start(endpoint, by=owner, rate=50.0, duration_s=1.0, warmup_s=0.2)
+        shard = run.shard_rows.get()
+        assert services.shard_execute(shard_id=shard.pk, worker="here") is True
+    run.refresh_from_db()
+    shard.refresh_from_db()
+    assert run.status == Status.SUCCEEDED, run.error
+    assert shard.status == Status.SUCCEEDED and shard.worker == "here"
+    assert run.summary["requests"] == run.outcome["requests"] > 30
+    # A loaded test machine may make the generator late; then it must say so.
+    assert run.valid is True or "late" in run.invalid_reason or "CPU" in run.invalid_reason
+    assert run.progress == 100.0
+    assert run.summary["p50_ms"] >= 2.0  # the server's injected delay
+    assert run.outcome["status_counts"] == {"200": run.summary["requests"]}
+    assert server.paths[-1] == "/stock"
+    assert run.finished_at and run.started_at and run.heartbeat_at
+
+
+def test_a_second_delivery_of_the_same_task_finds_the_shard_claimed_and_sends_nothing(
+    acme, owner, enqueued, settings
+):
+    allow_loopback(settings)
+    with running() as server:
+        endpoint = make_endpoint(acme, server.url)
+        run = start(endpoint, by=owner, rate=20.0, duration_s=0.5, warmup_s=0)
+        shard = run.shard_rows.get()
+        assert tasks.run_probe_shard(shard.pk) is True
+        hits = server.hits
+        assert tasks.run_probe_shard(shard.pk) is False
+        assert server.hits == hits > 0
+    run.refresh_from_db()
+    assert run.status == Status.SUCCEEDED
+
+
+def test_the_guard_runs_again_before_the_load_and_a_refusal_fails_the_run(
+    acme, owner, enqueued, settings
+):
+    allow_loopback(settings)
+    with running() as server:
+        endpoint = make_endpoint(acme, server.url)
+        run = start(endpoint, by=owner)
+        settings.PROBE_ALLOW = None  # the administrator closed loopback since it was queued
+        services.shard_execute(shard_id=run.shard_rows.get().pk)
+        assert server.hits == 0
+    run.refresh_from_db()
+    assert run.status == Status.FAILED
+    assert "127.0.0.1 is a loopback address" in run.error
+
+
+def test_a_crash_marks_the_run_failed_and_keeps_what_was_measured(
+    acme, owner, enqueued, settings, monkeypatch
+):
+    allow_loopback(settings)
+    endpoint = make_endpoint(acme, "http://127.0.0.1:9/")
+    run = start(endpoint, by=owner)
+
+    def crash(target, plan, *, on_progress, should_stop, progress_interval_s):
+        on_progress(Progress(40.0, 25, 24, 1, 3.5, 9.0, 0.5))
+        import time
+
+        time.sleep(services.REPORT_INTERVAL_S * 3)  # let the reporter write it
+        raise RuntimeError("generator exploded")
+
+    monkeypatch.setattr(services, "run_probe_sync", crash)
+    services.shard_execute(shard_id=run.shard_rows.get().pk)
+    run.refresh_from_db()
+    assert run.status == Status.FAILED
+    assert "RuntimeError: generator exploded" in run.error
+    assert (run.sent, run.completed, run.errors) == (25, 24, 1)
+    assert (run.p50_ms, run.p99_ms) == (3.5, 9.0)
+
+
+def _outcome(requests: int, **extra: object) -> dict:
+    from probes.engine import encode_histogram, new_histogram
+
+    h = new_histogram()
+    for i in range(requests):
+        h.record_value(1000 + i)
+    encoded = encode_histogram(h)
+    return ProbeOutcome(
+        model="open",
+        requests=requests,
+        completed=requests,
+        errors={},
+        status_counts={"200": requests},
+        duration_s=1.0,
+        rps=float(requests),
+        histogram=encoded,
+        service_histogram=encoded,
+        **extra,
+    ).to_dict()
+
+
+def test_only_the_last_shard_to_finish_finalizes_and_it_does_so_once(
+    acme, owner, enqueued, settings
+):
+    allow_loopback(settings)
+    run = start(make_endpoint(acme, "http://127.0.0.1:9/"), by=owner, shards=2, concurrency=2)
+    first, second = run.shard_rows.all()
+    ProbeShard.objects.filter(pk=first.pk).update(status=Status.SUCCEEDED, outcome=_outcome(30))
+    assert services.run_finalize(run_id=run.pk) is False  # the other shard is still queued
+    ProbeShard.objects.filter(pk=second.pk).update(status=Status.SUCCEEDED, outcome=_outcome(20))
+    assert services.run_finalize(run_id=run.pk) is True
+    assert services.run_finalize(run_id=run.pk) is False
+    run.refresh_from_db()
+    assert run.status == Status.SUCCEEDED
+    assert run.summary["requests"] == 50
+    assert run.outcome["status_counts"] == {"200": 50}
+
+
+def test_cancel_before_a_worker_starts_cancels_the_queued_shards_at_once(
+    acme, owner, enqueued, settings
+):
+    allow_loopback(settings)
+    run = start(make_endpoint(acme, "http://127.0.0.1:9/"), by=owner)
+    services.probe_cancel(run=run)
+    assert run.status == Status.CANCELLED and run.cancel_requested
+    assert services.shard_execute(shard_id=run.shard_rows.get().pk) is False
+
+
+def test_the_reaper_interrupts_runs_whose_worker_went_quiet_and_keeps_their_numbers(
+    acme, owner, enqueued, settings
+):
+    allow_loopback(settings)
+    endpoint = make_endpoint(acme, "http://127.0.0.1:9/")
+    quiet = start(endpoint, by=owner)
+    long_ago = timezone.now() - timedelta(minutes=5)
+    ProbeShard.objects.filter(run=quiet).update(
+        status=Status.RUNNING, worker="w1@box", heartbeat_at=long_ago, sent=120, errors=2
+    )
+    ProbeRun.objects.filter(pk=quiet.pk).update(status=Status.RUNNING, sent=120, p99_ms=12.0)
+    settings.PROBE_MAX_RUNNING_PER_TEAM = 2
+    alive = start(endpoint, by=owner)
+    ProbeShard.objects.filter(run=alive).update(status=Status.RUNNING, heartbeat_at=timezone.now())
+
+    assert services.reap_stale_runs(stale_after_s=30) == [quiet.pk]
+    quiet.refresh_from_db()
+    alive.refresh_from_db()
+    assert quiet.status == Status.INTERRUPTED
+    assert "w1@box stopped reporting" in quiet.error
+    assert (quiet.sent, quiet.errors, quiet.p99_ms) == (120, 2, 12.0)
+    assert alive.status == Status.QUEUED  # its heartbeat is fresh
+
+
+def test_the_reaper_runs_every_thirty_seconds_in_celery_beat():
+    from config.celery import app
+
+    entry = app.conf.beat_schedule["probes-reap-stale-runs"]
+    assert entry["task"] == tasks.reap_stale_runs.name
+    assert entry["schedule"] == 30.0
+
+
+@pytest.mark.parametrize(
+    ("allowed_by", "model", "rate", "duration", "needed"),
+    [
+        ("public", "open", 1.0, 60.0, False),
+        ("public", "open", 2.0, 10.0, True),
+        ("public", "open", 1.0, 61.0, True),
+        ("public", "closed", None, 5.0, True),
+        ("allow-list", "open", 500.0, 100.0, False),
+    ],
+)
+def test_only_public_hosts_pushed_past_one_request_a_second_for_a_minute_need_proof(
+    allowed_by, model, rate, duration, needed
+):
+    guarded = GuardedTarget("http://x/", "http", "x", 80, "93.184.216.34", "/", allowed_by)
+    assert (
+        services.needs_ownership_proof(guarded, model=model, rate=rate, duration_s=duration)
+        is needed
+    )
+
+
+def test_ownership_is_proven_only_by_the_teams_own_token_on_the_host(acme):
+    token = services.team_probe_token(acme)
+    assert token.startswith("archway-") and services.team_probe_token(acme) == token
+    with running(Behaviour(body=token.encode() + b"\n")) as right:
+        guarded = GuardedTarget(
+            right.url, "http", "owned.example", right.port, "127.0.0.1", "/", "public"
+        )
+        assert services.ownership_proven(guarded, team=acme) is True
+        assert right.paths == ["/.well-known/archway-probe.txt"]
+    with running(Behaviour(body=b"archway-someone-else")) as wrong:
+        guarded = GuardedTarget(
+            wrong.url, "http", "owned.example", wrong.port, "127.0.0.1", "/", "public"
+        )
+        assert services.ownership_proven(guarded, team=acme) is False
