@@ -6,7 +6,7 @@ hybrid's steps. Output is a ``graphviz.Digraph`` built with the node/edge API, a
 ``render_svg`` turns it into an SVG string by running ``dot`` with a time limit.
 
 Safety: service names come from users. Node ids are internal (``n0``, ``n1``, ...), never
-a name, and every label goes through ``_label``: backslashes are doubled (so ``\\N`` or
+a name, and every label goes through ``safe_label``: backslashes are doubled (so ``\\N`` or
 ``\\l`` stay text), control characters become spaces, the text is cut to
 ``MAX_LABEL`` characters, and the result is wrapped in ``graphviz.nohtml`` so a label
 such as ``<<TABLE>...>>`` is quoted as a string instead of being read as an HTML-like
@@ -58,7 +58,7 @@ def _text(value: object) -> str:
     return text
 
 
-def _label(*lines: object) -> graphviz.quoting.NoHtml:
+def safe_label(*lines: object) -> graphviz.quoting.NoHtml:
     """A safe label: each line escaped, joined with DOT's centred line break."""
     return graphviz.nohtml("\\n".join(_text(line).replace("\\", "\\\\") for line in lines))
 
@@ -86,12 +86,12 @@ class _Builder:
             "dlq": {"shape": "cylinder", "fillcolor": COLOURS["dlq"]},
             "step": {"shape": "box", "style": "rounded,filled", "fillcolor": COLOURS["service"]},
         }[kind]
-        (graph or self.graph).node(node_id, _label(*lines), **{**style, **attrs})
+        (graph or self.graph).node(node_id, safe_label(*lines), **{**style, **attrs})
         return node_id
 
     def edge(self, tail: str, head: str, *lines: object, graph: Any = None, **attrs: str) -> None:
         if lines:
-            attrs["label"] = _label(*lines)
+            attrs["label"] = safe_label(*lines)
         (graph or self.graph).edge(tail, head, **attrs)
 
 
@@ -99,7 +99,7 @@ def _new_graph(title: str) -> graphviz.Digraph:
     graph = graphviz.Digraph(name="pattern")
     graph.attr(
         rankdir="LR",
-        label=_label(title),
+        label=safe_label(title),
         labelloc="t",
         fontname=FONT,
         fontsize="12",
@@ -248,12 +248,14 @@ def _hybrid(b: _Builder, inp: UseCaseInput, rec: Mapping[str, Any] | None, patte
 
     with b.graph.subgraph(name="cluster_sync") as sync:
         sync.attr(
-            label=_label("synchronous phase: the caller waits"), style="rounded", color="#4f5bd5"
+            label=safe_label("synchronous phase: the caller waits"),
+            style="rounded",
+            color="#4f5bd5",
         )
         sync_nodes = [b.node(step, graph=sync) for step in sync_steps[:MAX_HOPS]]
     with b.graph.subgraph(name="cluster_async") as after:
         after.attr(
-            label=_label("after the answer: events"), style="rounded,dashed", color="#5b6472"
+            label=safe_label("after the answer: events"), style="rounded,dashed", color="#5b6472"
         )
         broker = b.node("event broker", kind="broker", graph=after)
         async_nodes = [b.node(step, graph=after) for step in async_steps[:MAX_HOPS]]

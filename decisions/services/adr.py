@@ -204,8 +204,8 @@ def draft_from_recommendation(
                 "name": option["name"],
                 "pattern": option["pattern"],
                 "summary": f"{option['family'].capitalize()} pattern, score {option['score']:g}.",
-                "pros": list(option.get("strengths", [])),
-                "cons": list(option.get("weaknesses", [])),
+                "pros": [_lower_first(s) for s in option.get("strengths", [])],
+                "cons": [_lower_first(w) for w in option.get("weaknesses", [])],
             }
             for option in options
         ],
@@ -259,8 +259,8 @@ def _confirmation(estimate: Mapping[str, Any]) -> str:
     measured = [h["service"] for h in estimate.get("hops", []) if h.get("source") == "measured"]
     text = (
         f"The estimated chain latency over {estimate['critical_hops']} synchronous "
-        f"hop{'s' if estimate['critical_hops'] != 1 else ''} is p50 {estimate['p50_ms']:g} ms, "
-        f"p95 {estimate['p95_ms']:g} ms and p99 {estimate['p99_ms']:g} ms, {verdict} the "
+        f"hop{'s' if estimate['critical_hops'] != 1 else ''} is p50 {estimate['p50_ms']:.0f} ms, "
+        f"p95 {estimate['p95_ms']:.0f} ms and p99 {estimate['p99_ms']:.0f} ms, {verdict} the "
         f"budget of p95 {estimate['budget_p95_ms']:g} ms / p99 {estimate['budget_p99_ms']:g} ms."
     )
     if measured:

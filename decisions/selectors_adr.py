@@ -1,0 +1,159 @@
+"""Reads for ADRs: the team's log with filters, one record, its diagram and the supersede graph."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import graphviz
+from django.db.models import Q, QuerySet
+
+from decisions.models import Decision, DecisionChange, DecisionStatus, ExportJob, Team, UseCase
+from patterns.diagrams import (
+    DiagramError,
+    diagram_svg,
+    render_svg,
+    safe_label,
+)
+from patterns.engine import PATTERN_NAMES
+
+log = logging.getLogger(__name__)
+
+# The supersede graph draws at most this many records (the newest), to stay readable.
+GRAPH_LIMIT = 80
+
+
+def decision_list(
+    *, team: Team, status: str = "", pattern: str = "", query: str = ""
+) -> QuerySet[Decision]:
+    decisions = Decision.objects.filter(team=team).select_related("superseded_by", "use_case")
+    if status in DecisionStatus.values:
+        decisions = decisions.filter(status=status)
+    if pattern:
+        decisions = decisions.filter(chosen_pattern=pattern)
+    if query:
+        decisions = decisions.filter(
+            Q(title__icontains=query)
+            | Q(context__icontains=query)
+            | Q(chosen_option__icontains=query)
+            | Q(justification__icontains=query)
+        )
+    return decisions.order_by("number")
+
+
+def decision_get(*, team: Team, number: int) -> Decision:
+    return (
+        Decision.objects.select_related("team", "superseded_by", "use_case", "snapshot")
+        .prefetch_related("supersedes")
+        .get(team=team, number=number)
+    )
+
+
+def decision_history(*, decision: Decision) -> QuerySet[DecisionChange]:
+    return decision.changes.select_related("by").order_by("-at", "-pk")
+
+
+def decisions_for_use_case(*, use_case: UseCase) -> QuerySet[Decision]:
+    return Decision.objects.filter(use_case=use_case).order_by("-number")
+
+
+def decision_patterns(*, team: Team) -> list[tuple[str, str]]:
+    """(pattern id, name) for the filter: the patterns the team's records actually chose."""
+    used = set(
+        Decision.objects.filter(team=team)
+        .exclude(chosen_pattern="")
+        .values_list("chosen_pattern", flat=True)
+    )
+    return [(p, PATTERN_NAMES.get(p, p)) for p in sorted(used)]
+
+
+def decision_diagram_svg(*, decision: Decision) -> str | None:
+    """The chosen pattern drawn for the record's use case, or None when there is nothing
+    to draw (an imported record, no pattern) or the drawing failed (logged, never fatal)."""
+    if decision.chosen_pattern not in PATTERN_NAMES:
+        return None
+    snapshot = decision.snapshot
+    if snapshot is not None:
+        inputs, output = snapshot.inputs, snapshot.output
+    elif decision.use_case is not None:
+        inputs, output = decision.use_case.to_input(), None
+    else:
+        return None
+    try:
+        return diagram_svg(inputs, decision.chosen_pattern, output)
+    except DiagramError as exc:
+        log.warning("No diagram for %s: %s", decision, exc)
+        return None
+
+
+@dataclass(frozen=True)
+class Evidence:
+    service: str
+    p50_ms: float
+    p99_ms: float
+    source: str
+
+
+def decision_evidence(*, decision: Decision) -> list[Evidence]:
+    """Probe measurements the recommendation used, if any (the PDF prints them)."""
+    snapshot = decision.snapshot
+    if snapshot is None or not snapshot.evidence:
+        return []
+    return [
+        Evidence(
+            service=name,
+            p50_ms=float(found.get("p50_ms", 0)),
+            p99_ms=float(found.get("p99_ms", 0)),
+            source=str(found.get("source", "")),
+        )
+        for name, found in sorted(snapshot.evidence.items())
+    ]
+
+
+STATUS_COLOURS = {
+    DecisionStatus.PROPOSED: "#fff7e6",
+    DecisionStatus.ACCEPTED: "#e7f6ec",
+    DecisionStatus.REJECTED: "#fdecec",
+    DecisionStatus.DEPRECATED: "#eeeeee",
+    DecisionStatus.SUPERSEDED: "#eeeeee",
+}
+
+
+def supersede_graph_svg(*, team: Team) -> str | None:
+    """The team's records with 'superseded by' arrows, as SVG; None if no links exist."""
+    decisions = list(
+        Decision.objects.filter(team=team)
+        .order_by("-number")
+        .values("pk", "number", "title", "status", "superseded_by_id")[:GRAPH_LIMIT]
+    )
+    ids = {d["pk"] for d in decisions}
+    linked = {d["pk"] for d in decisions if d["superseded_by_id"] in ids} | {
+        d["superseded_by_id"] for d in decisions if d["superseded_by_id"] in ids
+    }
+    if not linked:
+        return None
+    graph = graphviz.Digraph(name="supersedes")
+    graph.attr(rankdir="LR", bgcolor="transparent", fontname="DejaVu Sans")
+    graph.attr("node", shape="box", style="rounded,filled", fontname="DejaVu Sans", fontsize="10")
+    graph.attr("edge", fontname="DejaVu Sans", fontsize="9", color="#5b6472")
+    for d in sorted(decisions, key=lambda d: d["number"]):
+        if d["pk"] not in linked:
+            continue
+        graph.node(
+            f"d{d['pk']}",
+            safe_label(f"ADR-{d['number']:04d}", d["title"], d["status"]),
+            fillcolor=STATUS_COLOURS.get(d["status"], "#ffffff"),
+            URL=f"{d['number']}/",
+        )
+    for d in decisions:
+        if d["superseded_by_id"] in ids:
+            graph.edge(f"d{d['pk']}", f"d{d['superseded_by_id']}", label="superseded by")
+    try:
+        return render_svg(graph)
+    except DiagramError as exc:
+        log.warning("No supersede graph for %s: %s", team, exc)
+        return None
+
+
+def export_job_for(*, team: Team, pk: int) -> ExportJob:
+    return ExportJob.objects.get(team=team, pk=pk)
