@@ -21,11 +21,10 @@ def team_membership(request: HttpRequest, team_slug: str, *, need: str = Role.VI
     """The user's membership of the team, or 404 if none; 403 if the role is too low."""
     if not request.user.is_authenticated:
         raise Http404("No such team.")
-    membership = (
-        Membership.objects.select_related("team")
-        .filter(team__slug=team_slug, user=request.user)
-        .first()
-    )
+    # All of the user's memberships in one query: the team switcher needs them too.
+    memberships = list(Membership.objects.select_related("team").filter(user=request.user))
+    request.memberships = memberships
+    membership = next((m for m in memberships if m.team.slug == team_slug), None)
     if membership is None:
         raise Http404("No such team.")
     if not membership.can(need):

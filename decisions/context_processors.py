@@ -9,7 +9,9 @@ def teams(request: HttpRequest) -> dict[str, object]:
     """The user's teams for the switcher, and the team the URL is about."""
     if not request.user.is_authenticated:
         return {}
-    memberships = list(Membership.objects.filter(user=request.user).select_related("team"))
+    memberships = getattr(request, "memberships", None)
+    if memberships is None:
+        memberships = list(Membership.objects.filter(user=request.user).select_related("team"))
     match = request.resolver_match
     slug = match.kwargs.get("team_slug") if match else None
     current = next((m for m in memberships if m.team.slug == slug), None)

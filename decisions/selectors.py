@@ -6,7 +6,12 @@ from decisions.models import Team, UseCase
 
 
 def use_case_list(*, team: Team, query: str = "") -> QuerySet[UseCase]:
-    use_cases = UseCase.objects.filter(team=team).select_related("latest_snapshot")
+    # The list shows the verdict, not the whole answer: leave the JSON behind.
+    use_cases = (
+        UseCase.objects.filter(team=team)
+        .select_related("latest_snapshot")
+        .defer("latest_snapshot__inputs", "latest_snapshot__output", "latest_snapshot__evidence")
+    )
     if query:
         use_cases = use_cases.filter(Q(name__icontains=query) | Q(description__icontains=query))
     return use_cases

@@ -1,10 +1,14 @@
 from __future__ import annotations
 
+import hashlib
+import json
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.functional import SimpleLazyObject
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import trigger_client_event
 
@@ -67,7 +71,7 @@ def usecase_detail(request: HttpRequest, team_slug: str, pk: int) -> HttpRespons
             "use_case": use_case,
             "hops": list(use_case.hops.all()),
             "snapshot": snapshot,
-            "recommendation": snapshot.output if snapshot else None,
+            **_panel(snapshot.output if snapshot else None),
             "snapshots": use_case.snapshots.all()[:10],
         },
     )
@@ -116,7 +120,7 @@ def usecase_preview(request: HttpRequest, team_slug: str) -> HttpResponse:
     return render(
         request,
         "decisions/_recommendation.html",
-        {"recommendation": recommendation, "problems": problems, "live": True},
+        {**_panel(recommendation), "problems": problems},
     )
 
 
@@ -168,20 +172,14 @@ def _questionnaire(request: HttpRequest, membership: Membership, use_case: UseCa
             return redirect(use_case)
         use_case_input, problems = _input_from(form, formset)
     else:
-        form = UseCaseForm(instance=use_case, validate_url=validate_url)
         hops = list(use_case.hops.all()) if use_case.pk else []
-        formset = HopFormSet(
-            initial=[
-                {
-                    "service": h.service,
-                    "p50_ms": h.p50_ms,
-                    "p99_ms": h.p99_ms,
-                    "critical": h.critical,
-                }
-                for h in hops
-            ],
-            prefix=HOP_PREFIX,
-        )
+        initial = [
+            {"service": h.service, "p50_ms": h.p50_ms, "p99_ms": h.p99_ms, "critical": h.critical}
+            for h in hops
+        ]
+        # Built only when the template misses its cached copy of the unbound form.
+        form = SimpleLazyObject(lambda: UseCaseForm(instance=use_case, validate_url=validate_url))
+        formset = SimpleLazyObject(lambda: HopFormSet(initial=initial, prefix=HOP_PREFIX))
         use_case_input, problems = use_case.to_input(hops), []
     recommendation = None
     if use_case_input is not None:
@@ -196,11 +194,27 @@ def _questionnaire(request: HttpRequest, membership: Membership, use_case: UseCa
             "use_case": use_case,
             "form": form,
             "formset": formset,
-            "recommendation": recommendation,
+            "bound": request.method == "POST",
+            **_panel(recommendation),
             "problems": problems,
         },
         status=400 if request.method == "POST" else 200,
     )
+
+
+def _panel(recommendation: dict | None) -> dict[str, object]:
+    """The recommendation and the key its rendered panel is cached under.
+
+    Rendering the ranked options costs far more than the engine itself, and the
+    same answers come back often (every keystroke that changes nothing, every
+    visit to a saved use case), so the HTML is cached by the answer's content.
+    """
+    if recommendation is None:
+        return {"recommendation": None, "recommendation_key": ""}
+    digest = hashlib.blake2b(
+        json.dumps(recommendation, sort_keys=True, default=str).encode(), digest_size=16
+    ).hexdigest()
+    return {"recommendation": recommendation, "recommendation_key": digest}
 
 
 def _hops(formset: HopFormSet) -> list[Hop]:

@@ -1,0 +1,131 @@
+"""The questionnaire page under wrk, as a ratio to a bare Django view served the same way.
+
+Both run in one gunicorn worker pinned to core 1, with the same settings and
+middleware (sessions, auth, CSRF, htmx), against a SQLite file under var/; wrk
+runs pinned to core 0. The page is fetched logged in, as a facilitator would
+open "New use case": it renders the whole form and asks the engine for the
+default answers' recommendation.
+
+    .venv/bin/python bench/bench_questionnaire.py
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = sys.executable
+DB = ROOT / "var" / "bench-questionnaire.sqlite3"
+TARGET_RATIO = 0.5
+DURATION_S = 5
+CONNECTIONS = 8
+
+
+def env() -> dict[str, str]:
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "bench.settings",
+        "DATABASE_URL": f"sqlite:///{DB}",
+        "DEBUG": "0",
+        "PYTHONPATH": str(ROOT),
+    }
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def session_cookie() -> str:
+    code = (
+        "import django; django.setup();"
+        "from django.test import Client; from django.contrib.auth import get_user_model;"
+        "c = Client(); c.force_login(get_user_model().objects.get(username='alice'));"
+        "print(c.cookies['sessionid'].value)"
+    )
+    out = subprocess.run([PY, "-c", code], env=env(), cwd=ROOT, check=True, capture_output=True)
+    return out.stdout.decode().strip()
+
+
+def wrk(url: str, cookie: str) -> dict[str, float]:
+    command = [
+        "taskset", "-c", "0", "wrk", "-t1", f"-c{CONNECTIONS}", f"-d{DURATION_S}s", "--latency",
+        "-H", f"Cookie: sessionid={cookie}", url,
+    ]
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if non2xx:
+        raise RuntimeError(f"{url} answered {non2xx.group(1)} errors:\n{out}")
+    latencies = dict(re.findall(r"\s+(50|99)%\s+([\d.]+\w+)", out))
+    return {"rps": rps, "p50": _ms(latencies["50"]), "p99": _ms(latencies["99"])}
+
+
+def _ms(text: str) -> float:
+    value, unit = re.match(r"([\d.]+)(\w+)", text).groups()
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def main() -> int:
+    if not shutil.which("wrk"):
+        print("## Questionnaire page throughput\n\nwrk is not installed (`make system`); skipped.\n")
+        return 1
+    DB.unlink(missing_ok=True)
+    for command in (["migrate", "--noinput", "-v", "0"], ["seed_demo"]):
+        subprocess.run([PY, "manage.py", *command], env=env(), cwd=ROOT, check=True,
+                       capture_output=True)
+    cookie = session_cookie()
+    port = free_port()
+    server = subprocess.Popen(
+        ["taskset", "-c", "1", PY, "-m", "gunicorn", "config.wsgi", "-w", "1",
+         "-b", f"127.0.0.1:{port}", "--log-level", "warning"],
+        env=env(), cwd=ROOT,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        pages = {
+            "bare Django view": f"{base}/bench/bare/",
+            "questionnaire (new use case)": f"{base}/t/acme/usecases/new/",
+            "use-case list": f"{base}/t/acme/usecases/",
+        }
+        results = {name: wrk(url, cookie) for name, url in pages.items()}
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    bare = results["bare Django view"]["rps"]
+    print("## Questionnaire page throughput\n")
+    print(
+        f"wrk -t1 -c{CONNECTIONS} -d{DURATION_S}s against one gunicorn sync worker (core 1), "
+        "logged in, SQLite, `DEBUG=0`; wrk on core 0. Ratio = requests/s of the page over "
+        f"requests/s of a bare view through the same stack. Target: questionnaire ratio >= "
+        f"{TARGET_RATIO}.\n"
+    )
+    print("| page | requests/s | p50 ms | p99 ms | ratio to bare view |")
+    print("| --- | ---: | ---: | ---: | ---: |")
+    for name, result in results.items():
+        print(
+            f"| {name} | {result['rps']:.0f} | {result['p50']:.2f} | {result['p99']:.2f} | "
+            f"{result['rps'] / bare:.2f} |"
+        )
+    ratio = results["questionnaire (new use case)"]["rps"] / bare
+    verdict = "meets" if ratio >= TARGET_RATIO else "misses"
+    print(f"\nQuestionnaire ratio {ratio:.2f}: {verdict} the target of {TARGET_RATIO}.\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,17 @@
+from __future__ import annotations
+
+from django import template
+
+from patterns.engine import PATTERN_FAMILY, PATTERN_NAMES
+
+register = template.Library()
+
+
+@register.filter
+def pattern_name(pattern_id: str) -> str:
+    return PATTERN_NAMES.get(pattern_id, pattern_id)
+
+
+@register.filter
+def pattern_family(pattern_id: str) -> str:
+    return PATTERN_FAMILY.get(pattern_id, "")
