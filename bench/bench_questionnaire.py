@@ -76,7 +76,7 @@ def _ms(text: str) -> float:
 
 def main() -> int:
     if not shutil.which("wrk"):
-        print("## Questionnaire page throughput\n\nwrk is not installed (`make system`); skipped.\n")
+        print("## Questionnaire page throughput\n\nwrk is not installed (`make system`).\n")
         return 1
     DB.unlink(missing_ok=True)
     for command in (["migrate", "--noinput", "-v", "0"], ["seed_demo"]):
