@@ -1,13 +1,18 @@
 from django.contrib import admin
 
 from decisions.models import (
+    AgendaItem,
     ChainHop,
+    Comment,
     Decision,
     DecisionChange,
     Membership,
+    Presence,
     RecommendationSnapshot,
+    ReviewSession,
     Team,
     UseCase,
+    Vote,
 )
 
 
@@ -65,3 +70,38 @@ class DecisionAdmin(admin.ModelAdmin):
     search_fields = ["title", "context"]
     inlines = [DecisionChangeInline]
     raw_id_fields = ["use_case", "snapshot", "superseded_by", "created_by"]
+
+
+class AgendaItemInline(admin.TabularInline):
+    model = AgendaItem
+    extra = 0
+    raw_id_fields = ["decision", "decided_by"]
+
+
+@admin.register(ReviewSession)
+class ReviewSessionAdmin(admin.ModelAdmin):
+    list_display = ["title", "team", "status", "scheduled_for", "facilitator", "version"]
+    list_filter = ["team", "status"]
+    search_fields = ["title"]
+    inlines = [AgendaItemInline]
+    raw_id_fields = ["facilitator", "current_item"]
+    readonly_fields = ["version", "minutes", "started", "closed"]
+
+
+@admin.register(Vote)
+class VoteAdmin(admin.ModelAdmin):
+    list_display = ["item", "user", "choice", "cast_at"]
+    list_filter = ["choice"]
+    raw_id_fields = ["item", "user"]
+
+
+@admin.register(Comment)
+class CommentAdmin(admin.ModelAdmin):
+    list_display = ["item", "author", "created"]
+    raw_id_fields = ["item", "author"]
+
+
+@admin.register(Presence)
+class PresenceAdmin(admin.ModelAdmin):
+    list_display = ["session", "user", "first_seen", "last_seen"]
+    raw_id_fields = ["session", "user"]
