@@ -60,7 +60,7 @@ def percentile_curve_svg(
     points = [p for _, _, pts in series for p in pts]
     if not points:
         return _empty(title, "No requests completed.", width, height)
-    x_max = max(max(x for x, _ in points), _nines(99.9))
+    x_max = max(max(x for x, _ in points), _nines(99.0))
     y_max = _nice_ceiling(max(y for _, y in points))
     plot = _Frame(width, height, x_max=x_max, y_max=y_max)
 
