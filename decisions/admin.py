@@ -6,6 +6,7 @@ from decisions.models import (
     Comment,
     Decision,
     DecisionChange,
+    ExportJob,
     Membership,
     Presence,
     RecommendationSnapshot,
@@ -105,3 +106,11 @@ class CommentAdmin(admin.ModelAdmin):
 class PresenceAdmin(admin.ModelAdmin):
     list_display = ["session", "user", "first_seen", "last_seen"]
     raw_id_fields = ["session", "user"]
+
+
+@admin.register(ExportJob)
+class ExportJobAdmin(admin.ModelAdmin):
+    list_display = ["team", "kind", "status", "progress", "created", "finished"]
+    list_filter = ["status", "team"]
+    readonly_fields = ["started", "finished", "created"]
+    raw_id_fields = ["requested_by"]

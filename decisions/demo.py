@@ -168,4 +168,57 @@ def seed_demo() -> list[str]:
         use_case = UseCase(team=teams[slug], name=name, description=description, **answers)
         use_case_save(use_case=use_case, hops=chain, by=author)
         created.append(f"use case {name!r}")
+    created += seed_demo_adrs(teams["acme"])
     return created
+
+
+def seed_demo_adrs(team: Team) -> list[str]:
+    """Demo ADRs for acme: an accepted record with its superseded predecessor (the
+    notifications use case) and a proposal drafted from "Place an order"."""
+    from decisions.models import Decision, DecisionStatus
+    from decisions.services.adr import (
+        decision_create_from_use_case,
+        decision_supersede,
+        decision_transition,
+        decision_update,
+    )
+
+    if Decision.objects.filter(team=team).exists():
+        return []
+    User = get_user_model()
+    alice, bob = User.objects.get(username="alice"), User.objects.get(username="bob")
+    notifications = UseCase.objects.get(team=team, name="Order notifications")
+    first = decision_create_from_use_case(use_case=notifications, by=bob)
+    decision_update(
+        decision=first,
+        data={"title": "Notify consumers of orders over REST callbacks"},
+        by=bob,
+    )
+    decision_transition(
+        decision=first,
+        to=DecisionStatus.ACCEPTED,
+        by=alice,
+        decision_makers=["alice", "bob"],
+        note="Good enough while we had two consumers.",
+    )
+    second = decision_supersede(decision=first, by=bob)
+    decision_update(
+        decision=second,
+        data={
+            "title": f"{second.chosen_option} for order notifications",
+            "context": second.context
+            + "\n\nA fourth consumer (analytics) joined; calling each one from the order "
+            "service no longer scales.",
+        },
+        by=bob,
+    )
+    decision_transition(
+        decision=second,
+        to=DecisionStatus.ACCEPTED,
+        by=alice,
+        decision_makers=["alice", "bob"],
+        consulted=["carol"],
+    )
+    order = UseCase.objects.get(team=team, name="Place an order")
+    third = decision_create_from_use_case(use_case=order, by=bob)
+    return [f"ADR {d.label} {d.title!r}" for d in (first, second, third)]

@@ -178,3 +178,16 @@ def test_viewers_export_markdown_and_pdf(viewer_client, adr):
     svg = viewer_client.get(url("adr-diagram", adr.number))
     assert svg["Content-Type"] == "image/svg+xml"
     assert "default-src 'none'" in svg["Content-Security-Policy"]
+
+
+def test_the_demo_seeds_an_accepted_adr_with_its_predecessor_and_a_proposal(db):
+    from django.core.management import call_command
+
+    call_command("seed_demo")
+    acme = Decision.objects.filter(team__slug="acme").order_by("number")
+    first, second, third = acme
+    assert (first.status, second.status, third.status) == ("superseded", "accepted", "proposed")
+    assert first.superseded_by == second
+    assert third.use_case.name == "Place an order"
+    call_command("seed_demo")
+    assert Decision.objects.filter(team__slug="acme").count() == 3
