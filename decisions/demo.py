@@ -169,6 +169,7 @@ def seed_demo() -> list[str]:
         use_case_save(use_case=use_case, hops=chain, by=author)
         created.append(f"use case {name!r}")
     created += seed_demo_adrs(teams["acme"])
+    created += seed_demo_review(teams["acme"])
     return created
 
 
@@ -222,3 +223,38 @@ def seed_demo_adrs(team: Team) -> list[str]:
     order = UseCase.objects.get(team=team, name="Place an order")
     third = decision_create_from_use_case(use_case=order, by=bob)
     return [f"ADR {d.label} {d.title!r}" for d in (first, second, third)]
+
+
+def seed_demo_review(team: Team) -> list[str]:
+    """A live review session for acme's proposed ADRs, with a vote and a comment in it.
+
+    Made only once, and only when there are proposals to put on the agenda.
+    """
+    from django.utils import timezone
+
+    from decisions.models import Decision, DecisionStatus, ReviewSession
+    from decisions.services.review import comment_add, session_create, session_start, vote_cast
+
+    proposals = list(
+        Decision.objects.filter(team=team, status=DecisionStatus.PROPOSED).order_by("number")
+    )
+    if not proposals or ReviewSession.objects.filter(team=team).exists():
+        return []
+    User = get_user_model()
+    alice, bob = User.objects.get(username="alice"), User.objects.get(username="bob")
+    session = session_create(
+        team=team,
+        title="Checkout architecture review",
+        scheduled_for=timezone.now(),
+        decisions=proposals,
+        by=alice,
+    )
+    session = session_start(session=session, by=alice)
+    vote_cast(item=session.current_item, by=bob, choice="concerns")
+    comment_add(
+        item=session.current_item,
+        by=bob,
+        body="Payments' p99 is **450 ms** on its own. Do we have a probe run to back the "
+        "estimate before we accept?",
+    )
+    return [f"review session {session.title!r} (live)"]

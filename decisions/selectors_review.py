@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 from collections import Counter
 from collections.abc import Iterable
@@ -19,10 +20,10 @@ from decisions.models import (
     AgendaItem,
     Decision,
     DecisionStatus,
-    Membership,
     Outcome,
     ReviewSession,
     Team,
+    Vote,
     VoteChoice,
 )
 from decisions.selectors_adr import decision_diagram_svg, decision_evidence
@@ -36,6 +37,12 @@ class PollState:
     pk: int
     version: int
     status: str
+    created: datetime.datetime
+
+    @property
+    def cache_key(self) -> str:
+        # `created` too: SQLite may hand a deleted session's id to the next one.
+        return f"review:{self.pk}:{self.created.timestamp()}"
 
 
 def session_list(*, team: Team) -> QuerySet[ReviewSession]:
@@ -56,8 +63,12 @@ def agenda_candidates(*, team: Team) -> QuerySet[Decision]:
 
 def poll_state(*, team: Team, pk: int) -> PollState | None:
     """Version and status in one primary-key read; None if the session is not the team's."""
-    row = ReviewSession.objects.filter(team=team, pk=pk).values_list("version", "status").first()
-    return PollState(pk=pk, version=row[0], status=row[1]) if row else None
+    row = (
+        ReviewSession.objects.filter(team=team, pk=pk)
+        .values_list("version", "status", "created")
+        .first()
+    )
+    return PollState(pk, *row) if row else None
 
 
 def poll_token(*, version: int, present: Iterable[int]) -> str:
@@ -119,18 +130,19 @@ def item_view(item: AgendaItem) -> dict[str, Any]:
     }
 
 
-def live_view(
-    *,
-    session: ReviewSession,
-    user: AbstractBaseUser,
-    membership: Membership,
-    present: list[str],
-) -> dict[str, Any]:
-    """Everything the live region shows, read in a handful of queries."""
+def live_shared(*, session: ReviewSession, present: list[str]) -> dict[str, Any]:
+    """What every person in the room sees alike: agenda, current item, votes, comments.
+
+    Nothing here depends on who is looking, so the rendered result can be shared
+    between everyone polling the same version (see `views.review`).
+    """
     items = list(
         AgendaItem.objects.filter(session=session)
         .select_related(
-            "decision__team", "decision__snapshot", "decision__use_case__latest_snapshot"
+            "decided_by",
+            "decision__team",
+            "decision__snapshot",
+            "decision__use_case__latest_snapshot",
         )
         .order_by("position")
     )
@@ -140,16 +152,11 @@ def live_view(
         "items": items,
         "current": current,
         "present": present,
-        "can_vote": membership.can_write and session.is_live,
-        "can_run": membership.is_facilitator and not session.is_closed,
-        "vote_choices": VoteChoice.choices,
-        "outcome_choices": [(o.value, o.label) for o in Outcome if o != Outcome.PENDING],
     }
     if current is None:
         return context
     votes = list(current.votes.select_related("user"))
     tally = Counter(v.choice for v in votes)
-    mine = next((v.choice for v in votes if v.user_id == user.pk), None)
     comments = [
         {
             "pk": c.pk,
@@ -167,8 +174,13 @@ def live_view(
         ),
         tally=[(choice, tally[choice.value]) for choice in VoteChoice],
         blocked=tally[VoteChoice.BLOCK] > 0,
-        my_vote=mine,
         comments=comments,
         position=items.index(current) + 1,
     )
     return context
+
+
+def my_vote(*, item_id: int | None, user: AbstractBaseUser) -> str | None:
+    if item_id is None:
+        return None
+    return Vote.objects.filter(item_id=item_id, user=user).values_list("choice", flat=True).first()

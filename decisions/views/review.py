@@ -12,6 +12,7 @@ from collections.abc import Callable
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -29,10 +30,20 @@ from decisions.forms_review import (
     SessionForm,
     VoteForm,
 )
-from decisions.models import AgendaItem, Membership, ReviewSession, ReviewStatus, Role
+from decisions.models import (
+    AgendaItem,
+    Membership,
+    Outcome,
+    ReviewSession,
+    ReviewStatus,
+    Role,
+    VoteChoice,
+)
 from decisions.selectors_review import (
+    PollState,
     agenda_candidates,
-    live_view,
+    live_shared,
+    my_vote,
     poll_state,
     poll_token,
     present_people,
@@ -51,6 +62,9 @@ from decisions.services.review import (
 )
 
 DETAIL = "decisions/review_detail.html"
+SHARED_PARTS = ("status", "agenda", "item", "votes", "comments")
+# Long enough for a room of pollers to share one render; a new token makes a new key.
+SHARED_CACHE_S = 30
 CHANGED_EVENT = "reviewChanged"
 
 
@@ -107,7 +121,7 @@ def review_detail(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse
         raise Http404("No such review session.")
     present = _touch(state.status, pk, request.user)
     token = poll_token(version=state.version, present=present)
-    context = _live_context(request, membership, pk, present, token)
+    context = _live_context(request, membership, state, present, token)
     return render(request, DETAIL, context)
 
 
@@ -129,7 +143,7 @@ def review_poll(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
     token = poll_token(version=state.version, present=present)
     if state.status == ReviewStatus.CLOSED:
         # Swapped in (the closed page, without a poll trigger), and the polling stops.
-        context = _live_context(request, membership, pk, present, token)
+        context = _live_context(request, membership, state, present, token)
         response = HttpResponseStopPolling(
             render_to_string(f"{DETAIL}#live", context, request=request)
         )
@@ -138,7 +152,7 @@ def review_poll(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
     elif request.headers.get("If-None-Match") == f'"{token}"':
         response = HttpResponse(status=304)
     else:
-        context = _live_context(request, membership, pk, present, token)
+        context = _live_context(request, membership, state, present, token)
         response = render(request, f"{DETAIL}#live", context)
     response["ETag"] = f'"{token}"'
     patch_cache_control(response, no_store=True, private=True)
@@ -262,17 +276,59 @@ def _touch(status: str, pk: int, user: AbstractBaseUser) -> list[int]:
 
 
 def _live_context(
-    request: HttpRequest, membership: Membership, pk: int, present: list[int], token: str
+    request: HttpRequest,
+    membership: Membership,
+    state: PollState,
+    present: list[int],
+    token: str,
 ) -> dict[str, object]:
+    """The live region's context: the shared parts (cached per token), then this person's."""
+    key = f"{state.cache_key}:{token}"
+    shared = cache.get(key)
+    if shared is None:
+        shared = _render_shared(state.pk, present)
+        cache.set(key, shared, SHARED_CACHE_S)
+    facts = shared["facts"]
+    return {
+        "team": membership.team,
+        "membership": membership,
+        "token": token,
+        "parts": shared["parts"],
+        "facts": facts,
+        "my_vote": my_vote(item_id=facts["current"], user=request.user),
+        "can_vote": membership.can_write and facts["live"],
+        "can_run": membership.is_facilitator and not facts["closed"],
+        "vote_choices": VoteChoice.choices,
+        "outcome_choices": [(o.value, o.label) for o in Outcome if o != Outcome.PENDING],
+    }
+
+
+def _render_shared(pk: int, present: list[int]) -> dict[str, object]:
+    """Render what everyone sees alike, once, with facts the personal controls need.
+
+    Rendered without the request: no context processor, no CSRF token, nothing personal.
+
+    The rows are read after the token was computed, so these parts are never older than
+    the token that names them; a poll that lands in between just gets one more update.
+    """
     session = ReviewSession.objects.select_related("team", "facilitator").get(pk=pk)
-    context = live_view(
-        session=session,
-        user=request.user,
-        membership=membership,
-        present=present_people(user_ids=present),
-    )
-    context.update(team=session.team, membership=membership, token=token)
-    return context
+    context = live_shared(session=session, present=present_people(user_ids=present))
+    current = context["current"]
+    return {
+        "parts": {
+            name: render_to_string(f"{DETAIL}#shared-{name}", context) for name in SHARED_PARTS
+        },
+        "facts": {
+            "pk": session.pk,
+            "status": session.status,
+            "live": session.is_live,
+            "closed": session.is_closed,
+            "current": current.pk if current else None,
+            "pending": bool(current and current.is_pending),
+            "position": context.get("position", 0),
+            "count": len(context["items"]),
+        },
+    }
 
 
 def _act(

@@ -6,9 +6,17 @@ import datetime
 
 import pytest
 from django.core.exceptions import PermissionDenied
+from django.core.management import call_command
 from django.utils import timezone
 
-from decisions.models import DecisionStatus, Outcome, Presence, ReviewStatus, Vote
+from decisions.models import (
+    DecisionStatus,
+    Outcome,
+    Presence,
+    ReviewSession,
+    ReviewStatus,
+    Vote,
+)
 from decisions.services.adr import decision_transition
 from decisions.services.review import (
     ReviewError,
@@ -245,3 +253,13 @@ def test_someone_not_seen_for_ten_seconds_is_no_longer_present(live_session, mem
     presence_touch(session_id=live_session.pk, user=member, now=now)
     later = now + datetime.timedelta(seconds=11)
     assert presence_touch(session_id=live_session.pk, user=owner, now=later) == [owner.pk]
+
+
+def test_the_demo_seeds_one_live_session_with_a_vote_and_a_comment():
+    call_command("seed_demo")
+    session = ReviewSession.objects.get(team__slug="acme")
+    assert session.status == ReviewStatus.LIVE
+    assert session.current_item.votes.get().user.username == "bob"
+    assert session.current_item.comments.count() == 1
+    call_command("seed_demo")
+    assert ReviewSession.objects.filter(team__slug="acme").count() == 1
