@@ -326,10 +326,15 @@ def render_svg(graph: graphviz.Digraph, *, timeout: float = DOT_TIMEOUT_S) -> st
     return _strip_prologue(done.stdout.decode())
 
 
+_IDS = re.compile(r'(<(?:g|a)\b[^>]*?)\s+id="[^"]*"')
+
+
 def _strip_prologue(svg: str) -> str:
-    """Drop the XML declaration, DOCTYPE and comments so the SVG can sit inline in HTML."""
+    """Make the SVG fit to sit inline in HTML: drop the XML declaration and DOCTYPE, and
+    graphviz's element ids (graph0, node1, ...), which would clash between two diagrams
+    on one page or in one PDF."""
     start = svg.find("<svg")
-    return svg[start:] if start >= 0 else svg
+    return _IDS.sub(r"\1", svg[start:] if start >= 0 else svg)
 
 
 def diagram_svg(

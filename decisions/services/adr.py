@@ -58,6 +58,11 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
 
 ACTION_FOR = {S.ACCEPTED: "accepted", S.REJECTED: "rejected", S.DEPRECATED: "deprecated"}
 
+# A draft lists the engine's best few options as "considered": MADR asks for the options
+# seriously weighed, and the tail of the ranking (patterns that scored far behind) would
+# only add pages of pros and cons nobody discussed. People can add any option back.
+DRAFT_OPTIONS = 4
+
 # Number allocation retries: a second writer that slipped past the team lock (e.g. a
 # database without row locks) hits the unique constraint and simply takes the next one.
 _NUMBER_ATTEMPTS = 5
@@ -207,7 +212,7 @@ def draft_from_recommendation(
                 "pros": [_lower_first(s) for s in option.get("strengths", [])],
                 "cons": [_lower_first(w) for w in option.get("weaknesses", [])],
             }
-            for option in options
+            for option in options[:DRAFT_OPTIONS]
         ],
         "chosen_option": top["name"],
         "chosen_pattern": top["pattern"],
