@@ -320,6 +320,7 @@ def _render_shared(pk: int, present: list[int]) -> dict[str, object]:
         },
         "facts": {
             "pk": session.pk,
+            "title": session.title,
             "status": session.status,
             "live": session.is_live,
             "closed": session.is_closed,
