@@ -21,6 +21,12 @@ PASSWORD = "pw-for-tests-1"
 REPO = Path(__file__).resolve().parent.parent
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _fast_password_hashing():
+    """Real hashing costs about a second per test that makes users; tests check logic, not cost."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def acme(db):
     return make_team("acme", "Acme Shop")
