@@ -41,7 +41,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 PEOPLE = 30
 PACED_S = 10.0
 FLAT_OUT_S = 8.0
-WARM_UP_S = 4.0
+WARM_UP_MAX_S = 20.0
+PACED = "paced, 1 poll/s each"
+FLAT_OUT = "flat out"
 ROOM_EVERY_S = 3.0  # a vote or a comment this often, like a lively meeting
 TARGET_P95_MS = 50.0
 WORKERS = 2 * (os.cpu_count() or 1) + 1  # gunicorn's own rule of thumb for sync workers
@@ -238,16 +240,31 @@ async def run_clients(
     return samples
 
 
-def row(name: str, samples: Samples, seconds: float) -> str:
+def warm_up(base: str, cookies: list[str], tokens: dict[str, str]) -> bool:
+    """Everyone opens the page and becomes present; every worker has served requests.
+
+    A worker's first request imports the URLconf and the views, which takes a second or
+    more on a busy machine, so warm until every page shows the same, settled state
+    (nothing changed for anyone), within a bound.
+    """
+    deadline = time.perf_counter() + WARM_UP_MAX_S
+    while time.perf_counter() < deadline:
+        samples = asyncio.run(run_clients(base, cookies, tokens, paced=False, seconds=2.0))
+        settled = len(set(tokens.values())) == 1 and len(tokens) == len(cookies)
+        if settled and samples.changed == 0 and samples.unchanged:
+            return True
+    return False
+
+
+def row(name: str, samples: Samples, seconds: float, verdict: str) -> str:
     total = samples.unchanged + samples.changed
     share = samples.unchanged / total if total else 0.0
-    p95 = percentile(samples.latencies_ms, 95)
-    verdict = "yes" if p95 < TARGET_P95_MS else "**no**"
     return (
         f"| {name} | {PEOPLE} | {total} | {total / seconds:.0f} | "
-        f"{percentile(samples.latencies_ms, 50):.1f} | {p95:.1f} | "
+        f"{percentile(samples.latencies_ms, 50):.1f} | "
+        f"{percentile(samples.latencies_ms, 95):.1f} | "
         f"{percentile(samples.latencies_ms, 99):.1f} | {share:.0%} | {samples.errors} | "
-        f"< {TARGET_P95_MS:g} ms: {verdict} |"
+        f"{verdict} |"
     )
 
 
@@ -259,13 +276,9 @@ def main() -> None:
     results: dict[str, tuple[Samples, int]] = {}
     tokens: dict[str, str] = {}
     try:
-        # Everyone opens the page (and becomes present), and every worker has served a
-        # few requests (its first one imports the URLconf and views), before measuring.
-        asyncio.run(run_clients(base, cookies, tokens, paced=False, seconds=WARM_UP_S))
-        for name, paced, seconds in (
-            ("paced, 1 poll/s each", True, PACED_S),
-            ("flat out", False, FLAT_OUT_S),
-        ):
+        settled = warm_up(base, cookies, tokens)
+        load = os.getloadavg()[0]
+        for name, paced, seconds in ((PACED, True, PACED_S), (FLAT_OUT, False, FLAT_OUT_S)):
             stop = threading.Event()
             acts: list[int] = []
             room = threading.Thread(
@@ -282,8 +295,11 @@ def main() -> None:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=20)
 
-    paced_samples = results["paced, 1 poll/s each"][0]
-    ratio = percentile(paced_samples.changed_ms, 50) / percentile(paced_samples.unchanged_ms, 50)
+    paced_run, flat_run = results[PACED][0], results[FLAT_OUT][0]
+    changed_p50 = percentile(paced_run.changed_ms, 50)
+    unchanged_p50 = percentile(paced_run.unchanged_ms, 50)
+    ok = "yes" if percentile(paced_run.latencies_ms, 95) < TARGET_P95_MS else "**no**"
+    capacity = (flat_run.unchanged + flat_run.changed) / FLAT_OUT_S / PEOPLE
     lines = [
         "## Review session polling",
         "",
@@ -296,19 +312,22 @@ def main() -> None:
         f"flat-out run is the capacity. Runs: {PACED_S:g} s paced, {FLAT_OUT_S:g} s flat out.",
         "",
         "| run | clients | polls | polls/s | p50 ms | p95 ms | p99 ms | nothing changed "
-        "| errors | target p95 |",
+        "| errors | against the target |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
-    for name, seconds in (("paced, 1 poll/s each", PACED_S), ("flat out", FLAT_OUT_S)):
-        lines.append(row(name, results[name][0], seconds))
     lines += [
+        row(PACED, paced_run, PACED_S, f"p95 < {TARGET_P95_MS:g} ms: {ok}"),
+        row(FLAT_OUT, flat_run, FLAT_OUT_S, f"capacity {capacity:.1f}× what the room needs"),
         "",
-        f"A changed answer (the whole live region re-rendered) costs {ratio:.1f}× a "
-        f"“nothing changed” answer at the median "
-        f"({percentile(paced_samples.changed_ms, 50):.1f} ms vs "
-        f"{percentile(paced_samples.unchanged_ms, 50):.1f} ms, paced run). "
-        f"Room activity: {results['paced, 1 poll/s each'][1]} and "
-        f"{results['flat out'][1]} votes or comments during the two runs.",
+        f"A changed answer (the live region again) costs {changed_p50 / unchanged_p50:.1f}× "
+        f"a “nothing changed” answer at the median ({changed_p50:.1f} ms vs "
+        f"{unchanged_p50:.1f} ms, paced run). "
+        f"Room activity: {results[PACED][1]} and {results[FLAT_OUT][1]} votes or comments "
+        "during the two runs. Flat-out latency is queueing by construction (30 clients "
+        "always waiting on the workers); the target applies to the paced run. "
+        f"Load average when the runs started: {load:.1f} on {os.cpu_count()} cores"
+        + ("" if settled else "; the warm-up did not settle, so the first polls are cold")
+        + ".",
     ]
     print("\n".join(lines))
 

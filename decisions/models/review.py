@@ -89,9 +89,10 @@ class ReviewSession(models.Model):
 
 class AgendaItem(models.Model):
     session = models.ForeignKey(ReviewSession, on_delete=models.CASCADE, related_name="items")
-    # PROTECT: minutes refer to the record; an ADR on an agenda is not deleted under it.
+    # RESTRICT: an ADR on an agenda is not deleted on its own (the session refers to it),
+    # but deleting the whole team, sessions included, still works.
     decision = models.ForeignKey(
-        "decisions.Decision", on_delete=models.PROTECT, related_name="agenda_items"
+        "decisions.Decision", on_delete=models.RESTRICT, related_name="agenda_items"
     )
     position = models.PositiveIntegerField()
     outcome = models.CharField(max_length=20, choices=Outcome.choices, default=Outcome.PENDING)

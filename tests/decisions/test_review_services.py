@@ -7,6 +7,7 @@ import datetime
 import pytest
 from django.core.exceptions import PermissionDenied
 from django.core.management import call_command
+from django.db.models import RestrictedError
 from django.utils import timezone
 
 from decisions.models import (
@@ -263,3 +264,11 @@ def test_the_demo_seeds_one_live_session_with_a_vote_and_a_comment():
     assert session.current_item.comments.count() == 1
     call_command("seed_demo")
     assert ReviewSession.objects.filter(team__slug="acme").count() == 1
+
+
+def test_an_adr_on_an_agenda_is_kept_but_the_team_can_still_be_deleted(acme, live_session):
+    decision = live_session.items.first().decision
+    with pytest.raises(RestrictedError):
+        decision.delete()
+    acme.delete()
+    assert not ReviewSession.objects.exists()
