@@ -562,8 +562,16 @@ def reap_stale_runs(*, stale_after_s: float = STALE_AFTER_S) -> list[int]:
                 f"{last:%H:%M:%S} UTC (killed or lost); kept what it measured until then"
             ),
         )
+    # A worker lost between finishing its shard and closing the run leaves an
+    # active run whose shards have all ended: close it too.
+    orphans = (
+        ProbeRun.objects.filter(status__in=ACTIVE, shard_rows__isnull=False)
+        .exclude(shard_rows__status__in=ACTIVE)
+        .values_list("pk", flat=True)
+        .distinct()
+    )
     reaped = []
-    for run_id in run_ids:
+    for run_id in sorted({*run_ids, *orphans}):
         if run_finalize(run_id=run_id):
             reaped.append(run_id)
     return reaped

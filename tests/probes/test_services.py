@@ -204,6 +204,18 @@ def test_the_reaper_interrupts_runs_whose_worker_went_quiet_and_keeps_their_numb
     assert alive.status == Status.QUEUED  # its heartbeat is fresh
 
 
+def test_the_reaper_closes_a_run_whose_shards_all_ended_but_nobody_finalized_it(
+    acme, owner, enqueued, settings
+):
+    allow_loopback(settings)
+    run = start(make_endpoint(acme, "http://127.0.0.1:9/"), by=owner)
+    ProbeRun.objects.filter(pk=run.pk).update(status=Status.RUNNING)
+    run.shard_rows.update(status=Status.SUCCEEDED, outcome=_outcome(12))
+    assert services.reap_stale_runs() == [run.pk]
+    run.refresh_from_db()
+    assert run.status == Status.SUCCEEDED and run.summary["requests"] == 12
+
+
 def test_the_reaper_runs_every_thirty_seconds_in_celery_beat():
     from config.celery import app
 
