@@ -21,18 +21,20 @@ CHROMIUM_ARGS = [
     "--disable-dev-shm-usage",
 ]
 
-# Playwright's sync API keeps an event loop running in this thread; the ORM
-# calls tests make around it are still synchronous and safe.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
+    """Chromium for one test module.
+
+    Playwright's sync API keeps an event loop running in this thread while it is
+    open, so it is closed after each module: tests elsewhere run their own loops.
+    Meanwhile the ORM calls tests make around it are synchronous and safe.
+    """
     if not shutil.which(CHROMIUM) and not os.path.exists(CHROMIUM):
         pytest.fail(f"Chromium not found at {CHROMIUM}; `make test` installs it from apt.")
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
+    with pytest.MonkeyPatch.context() as patch, sync_playwright() as playwright:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
