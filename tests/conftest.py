@@ -187,9 +187,11 @@ def start_celery_worker(django_db_setup, tmp_path):
         worker.stop()
 
 
-@pytest.fixture(scope="session")
-def celery_worker_process(django_db_setup, tmp_path_factory):
-    """One worker for the whole session; tests using it need `transactional_db`."""
-    worker = WorkerProcess("session", tmp_path_factory.mktemp("celery") / "worker.log")
-    yield worker
-    worker.stop()
+@pytest.fixture
+def celery_worker_process(start_celery_worker):
+    """A worker for one test (tests using it need `transactional_db`).
+
+    Not shared across tests: a worker left running would take the next test's
+    tasks with that test's settings unseen (an allow-list, a killed worker).
+    """
+    return start_celery_worker("worker")
