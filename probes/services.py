@@ -539,6 +539,11 @@ def _reevaluate_use_cases(run: ProbeRun) -> None:
 # --- the reaper ---------------------------------------------------------------------
 
 
+def queued_too_long_s() -> float:
+    """How long a shard may wait in the queue before it counts as lost."""
+    return settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] + STALE_AFTER_S
+
+
 def reap_stale_runs(*, stale_after_s: float = STALE_AFTER_S) -> list[int]:
     """Interrupt shards whose worker went quiet; finalize their runs. Returns the run ids.
 
@@ -552,6 +557,20 @@ def reap_stale_runs(*, stale_after_s: float = STALE_AFTER_S) -> list[int]:
     )
     run_ids = sorted(set(stale.values_list("run_id", flat=True)))
     now = timezone.now()
+    # A shard still queued after Redis would have redelivered its message was
+    # lost (Redis emptied, no worker for the queue): fail it so the run ends
+    # and the team's probe slot comes free.
+    lost_cutoff = now - timedelta(seconds=queued_too_long_s())
+    lost = ProbeShard.objects.filter(status=Status.QUEUED, run__created__lt=lost_cutoff)
+    lost_run_ids = set(lost.values_list("run_id", flat=True))
+    lost.update(
+        status=Status.FAILED,
+        finished_at=now,
+        error=(
+            f"no worker started it within {queued_too_long_s() / 60:.0f} minutes: the queue "
+            "message was lost or no worker reads the queue"
+        ),
+    )
     for shard in stale.filter(run_id__in=run_ids):
         last = shard.heartbeat_at or shard.started_at or now
         ProbeShard.objects.filter(pk=shard.pk, status=Status.RUNNING).update(
@@ -571,7 +590,7 @@ def reap_stale_runs(*, stale_after_s: float = STALE_AFTER_S) -> list[int]:
         .distinct()
     )
     reaped = []
-    for run_id in sorted({*run_ids, *orphans}):
+    for run_id in sorted({*run_ids, *lost_run_ids, *orphans}):
         if run_finalize(run_id=run_id):
             reaped.append(run_id)
     return reaped

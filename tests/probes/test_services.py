@@ -216,6 +216,30 @@ def test_the_reaper_closes_a_run_whose_shards_all_ended_but_nobody_finalized_it(
     assert run.status == Status.SUCCEEDED and run.summary["requests"] == 12
 
 
+def test_the_reaper_fails_a_run_whose_queue_message_was_lost_and_frees_the_slot(
+    acme, owner, enqueued, settings
+):
+    allow_loopback(settings)
+    endpoint = make_endpoint(acme, "http://127.0.0.1:9/")
+    lost = start(endpoint, by=owner)
+    too_long = services.queued_too_long_s() + 60
+    ProbeRun.objects.filter(pk=lost.pk).update(created=timezone.now() - timedelta(seconds=too_long))
+
+    assert services.reap_stale_runs() == [lost.pk]
+    lost.refresh_from_db()
+    assert lost.status == Status.FAILED
+    assert "no worker started it" in lost.error
+    assert start(endpoint, by=owner).status == Status.QUEUED  # the team may probe again
+
+
+def test_the_reaper_leaves_a_freshly_queued_run_alone(acme, owner, enqueued, settings):
+    allow_loopback(settings)
+    run = start(make_endpoint(acme, "http://127.0.0.1:9/"), by=owner)
+    assert services.reap_stale_runs() == []
+    run.refresh_from_db()
+    assert run.status == Status.QUEUED
+
+
 def test_the_reaper_runs_every_thirty_seconds_in_celery_beat():
     from config.celery import app
 
