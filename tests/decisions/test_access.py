@@ -75,3 +75,10 @@ def test_htmx_posts_with_the_csrf_header_from_the_page_pass(csrf_member_client):
         HTTP_X_CSRFTOKEN=token,
     )
     assert response.status_code == 200
+
+
+def test_the_cached_navigation_follows_a_change_of_role(member_client, member, acme, use_case):
+    url = reverse("usecase-list", args=["acme"])
+    assert "Acme Shop · member" in member_client.get(url).content.decode()
+    member.memberships.filter(team=acme).update(role="viewer")
+    assert "Acme Shop · viewer" in member_client.get(url).content.decode()
