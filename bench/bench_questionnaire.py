@@ -57,8 +57,17 @@ def session_cookie() -> str:
 
 def wrk(url: str, cookie: str) -> dict[str, float]:
     command = [
-        "taskset", "-c", "0", "wrk", "-t1", f"-c{CONNECTIONS}", f"-d{DURATION_S}s", "--latency",
-        "-H", f"Cookie: sessionid={cookie}", url,
+        "taskset",
+        "-c",
+        "0",
+        "wrk",
+        "-t1",
+        f"-c{CONNECTIONS}",
+        f"-d{DURATION_S}s",
+        "--latency",
+        "-H",
+        f"Cookie: sessionid={cookie}",
+        url,
     ]
     out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
@@ -80,14 +89,29 @@ def main() -> int:
         return 1
     DB.unlink(missing_ok=True)
     for command in (["migrate", "--noinput", "-v", "0"], ["seed_demo"]):
-        subprocess.run([PY, "manage.py", *command], env=env(), cwd=ROOT, check=True,
-                       capture_output=True)
+        subprocess.run(
+            [PY, "manage.py", *command], env=env(), cwd=ROOT, check=True, capture_output=True
+        )
     cookie = session_cookie()
     port = free_port()
     server = subprocess.Popen(
-        ["taskset", "-c", "1", PY, "-m", "gunicorn", "config.wsgi", "-w", "1",
-         "-b", f"127.0.0.1:{port}", "--log-level", "warning"],
-        env=env(), cwd=ROOT,
+        [
+            "taskset",
+            "-c",
+            "1",
+            PY,
+            "-m",
+            "gunicorn",
+            "config.wsgi",
+            "-w",
+            "1",
+            "-b",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+        ],
+        env=env(),
+        cwd=ROOT,
     )
     try:
         base = f"http://127.0.0.1:{port}"

@@ -40,8 +40,12 @@ def main(names: list[str]) -> int:
         print(f"running {script.name} ...", flush=True)
         started = time.monotonic()
         result = subprocess.run(
-            [sys.executable, str(script)], cwd=ROOT, capture_output=True, text=True,
-            env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=900,
+            [sys.executable, str(script)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            timeout=900,
         )
         took = time.monotonic() - started
         section = result.stdout.strip()

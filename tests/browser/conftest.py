@@ -21,6 +21,7 @@ CHROMIUM_ARGS = [
     "--disable-dev-shm-usage",
 ]
 
+
 @pytest.fixture(scope="module")
 def browser():
     """Chromium for one test module.
