@@ -11,8 +11,9 @@ from django.db.models import Q, QuerySet
 from decisions.models import Decision, DecisionChange, DecisionStatus, ExportJob, Team, UseCase
 from patterns.diagrams import (
     DiagramError,
-    diagram_svg,
+    pattern_diagram,
     render_svg,
+    render_svgs,
     safe_label,
 )
 from patterns.engine import PATTERN_NAMES
@@ -67,9 +68,9 @@ def decision_patterns(*, team: Team) -> list[tuple[str, str]]:
     return [(p, PATTERN_NAMES.get(p, p)) for p in sorted(used)]
 
 
-def decision_diagram_svg(*, decision: Decision) -> str | None:
-    """The chosen pattern drawn for the record's use case, or None when there is nothing
-    to draw (an imported record, no pattern) or the drawing failed (logged, never fatal)."""
+def _diagram_graph(decision: Decision) -> graphviz.Digraph | None:
+    """The record's diagram as a graph (not yet drawn); None when there is nothing to draw
+    (an imported record, no pattern). Raises DiagramError when it cannot be built."""
     if decision.chosen_pattern not in PATTERN_NAMES:
         return None
     snapshot = decision.snapshot
@@ -79,11 +80,38 @@ def decision_diagram_svg(*, decision: Decision) -> str | None:
         inputs, output = decision.use_case.to_input(), None
     else:
         return None
+    return pattern_diagram(inputs, decision.chosen_pattern, output)
+
+
+def decision_diagram_svg(*, decision: Decision) -> str | None:
+    """The chosen pattern drawn for the record's use case, or None when there is nothing
+    to draw (an imported record, no pattern) or the drawing failed (logged, never fatal).
+    Drawings are cached by their content (``patterns.diagrams.render_svg``)."""
     try:
-        return diagram_svg(inputs, decision.chosen_pattern, output)
+        graph = _diagram_graph(decision)
+        return None if graph is None else render_svg(graph)
     except DiagramError as exc:
         log.warning("No diagram for %s: %s", decision, exc)
         return None
+
+
+def decision_diagram_svgs(*, decisions: list[Decision]) -> list[str | None]:
+    """``decision_diagram_svg`` for many records, with the dot processes run concurrently
+    (``patterns.diagrams.render_svgs``); same order as ``decisions``."""
+    graphs: list[graphviz.Digraph | None] = []
+    for decision in decisions:
+        try:
+            graphs.append(_diagram_graph(decision))
+        except DiagramError as exc:
+            log.warning("No diagram for %s: %s", decision, exc)
+            graphs.append(None)
+    svgs: list[str | None] = []
+    for decision, result in zip(decisions, render_svgs(graphs), strict=True):
+        if isinstance(result, DiagramError):
+            log.warning("No diagram for %s: %s", decision, result)
+            result = None
+        svgs.append(result)
+    return svgs
 
 
 @dataclass(frozen=True)

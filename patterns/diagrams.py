@@ -16,10 +16,14 @@ label. The package then quotes it and escapes every double quote, so
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 import subprocess
-from collections.abc import Mapping, Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +37,11 @@ MAX_NODES = 40
 MAX_HOPS = 12
 DOT_TIMEOUT_S = 5.0
 DOT_BINARY = "dot"
+# Rendered SVGs kept in memory, keyed by a hash of the DOT source (which holds every
+# input that shapes the drawing) and the dot binary. About 10 kB each.
+SVG_CACHE_SIZE = 256
+# dot subprocesses run at once by ``render_svgs`` (a log export draws one per record).
+DOT_WORKERS = 2
 
 FONT = "DejaVu Sans"
 COLOURS = {
@@ -306,12 +315,87 @@ def pattern_diagram(
     return graph
 
 
+class _SvgCache:
+    """A small thread-safe LRU of rendered SVGs; failures are never cached."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[str, str] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> str | None:
+        with self._lock:
+            svg = self._items.get(key)
+            if svg is not None:
+                self._items.move_to_end(key)
+            return svg
+
+    def put(self, key: str, svg: str) -> None:
+        with self._lock:
+            self._items[key] = svg
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+svg_cache = _SvgCache(SVG_CACHE_SIZE)
+
+
+def svg_cache_key(graph: graphviz.Digraph) -> str:
+    """What the SVG depends on: the DOT source (labels, shapes, colours, layout
+    attributes, i.e. everything the use case, pattern and recommendation put in) and
+    the binary that draws it."""
+    digest = hashlib.sha256()
+    digest.update(DOT_BINARY.encode())
+    digest.update(b"\0")
+    digest.update(graph.source.encode())
+    return digest.hexdigest()
+
+
 def render_svg(graph: graphviz.Digraph, *, timeout: float = DOT_TIMEOUT_S) -> str:
-    """Run ``dot -Tsvg`` on the graph's source, killed after ``timeout`` seconds."""
+    """Run ``dot -Tsvg`` on the graph's source, killed after ``timeout`` seconds.
+
+    The result is cached by ``svg_cache_key``: the same source gives the same SVG, so a
+    repeat export or a record that did not change costs no subprocess."""
+    key = svg_cache_key(graph)
+    svg = svg_cache.get(key)
+    if svg is None:
+        svg = _run_dot(graph.source, timeout)
+        svg_cache.put(key, svg)
+    return svg
+
+
+def render_svgs(
+    graphs: Iterable[graphviz.Digraph | None], *, timeout: float = DOT_TIMEOUT_S
+) -> list[str | DiagramError | None]:
+    """``render_svg`` for many graphs, up to ``DOT_WORKERS`` dot processes at once (each
+    with its own time limit). In order; a failure is returned as its DiagramError, a None
+    graph gives None."""
+
+    def one(graph: graphviz.Digraph | None) -> str | DiagramError | None:
+        if graph is None:
+            return None
+        try:
+            return render_svg(graph, timeout=timeout)
+        except DiagramError as exc:
+            return exc
+
+    graphs = list(graphs)
+    if len(graphs) < 2 or DOT_WORKERS < 2:
+        return [one(graph) for graph in graphs]
+    with ThreadPoolExecutor(max_workers=DOT_WORKERS, thread_name_prefix="dot") as pool:
+        return list(pool.map(one, graphs))
+
+
+def _run_dot(source: str, timeout: float) -> str:
     try:
         done = subprocess.run(
             [DOT_BINARY, "-Tsvg"],
-            input=graph.source.encode(),
+            input=source.encode(),
             capture_output=True,
             timeout=timeout,
             check=False,
@@ -327,6 +411,8 @@ def render_svg(graph: graphviz.Digraph, *, timeout: float = DOT_TIMEOUT_S) -> st
 
 
 _IDS = re.compile(r'(<(?:g|a)\b[^>]*?)\s+id="[^"]*"')
+_COMMENTS = re.compile(r"<!--.*?-->\n?", re.S)
+_TITLES = re.compile(r"<title>[^<]*</title>\n?")
 
 
 def _strip_prologue(svg: str) -> str:
@@ -346,3 +432,11 @@ def diagram_svg(
 ) -> str:
     """``render_svg(pattern_diagram(...))`` in one call."""
     return render_svg(pattern_diagram(use_case, pattern, recommendation), timeout=timeout)
+
+
+def print_svg(svg: str) -> str:
+    """The SVG without what a printed page never shows: graphviz's comments and the
+    ``<title>`` of every node, edge and the graph (hover tooltips in a browser). Shapes
+    and text are untouched, so the drawing stays the same vector graphics with fewer
+    elements for the PDF renderer to parse and walk."""
+    return _TITLES.sub("", _COMMENTS.sub("", svg))

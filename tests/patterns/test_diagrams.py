@@ -166,3 +166,106 @@ def test_an_unknown_pattern_is_refused():
 def test_a_snapshot_inputs_dict_works_like_the_dataclass():
     from_dict = diagram_svg(ORDER.to_dict(), "rest")
     assert texts(from_dict) == texts(diagram_svg(ORDER, "rest"))
+
+
+# --- cache, concurrent dot, print SVG ---------------------------------------------------
+
+
+@pytest.fixture
+def dot_runs(monkeypatch):
+    """Counts the dot subprocesses, starting from an empty cache."""
+    diagrams.svg_cache.clear()
+    calls: list[str] = []
+    real = diagrams._run_dot
+
+    def counting(source: str, timeout: float) -> str:
+        calls.append(source)
+        return real(source, timeout)
+
+    monkeypatch.setattr(diagrams, "_run_dot", counting)
+    yield calls
+    diagrams.svg_cache.clear()
+
+
+def test_the_cache_key_changes_with_every_input_that_shapes_the_diagram(monkeypatch):
+    rec = recommend(ORDER).to_dict()
+    key = diagrams.svg_cache_key
+    base = key(pattern_diagram(ORDER, "rest", rec))
+    assert base == key(pattern_diagram(ORDER.to_dict(), "rest", rec))  # same content
+    renamed = UseCaseInput(**{**ORDER.__dict__, "name": "Place an order!"})
+    slower = UseCaseInput(**{**ORDER.__dict__, "chain": (Hop("inventory", 9, 40),)})
+    other_timeouts = {
+        **rec,
+        "supporting": [
+            {**s, "settings": {"per_hop_timeout_ms": {"payments": 1234}}}
+            if s["id"] == "timeouts"
+            else s
+            for s in rec["supporting"]
+        ],
+    }
+    changed = {
+        key(pattern_diagram(renamed, "rest", rec)),
+        key(pattern_diagram(slower, "rest", rec)),
+        key(pattern_diagram(ORDER, "grpc", rec)),
+        key(pattern_diagram(ORDER, "rest", other_timeouts)),
+        key(pattern_diagram(ORDER, "rest", None)),
+    }
+    assert base not in changed and len(changed) == 5
+    monkeypatch.setattr(diagrams, "DOT_BINARY", "/opt/other/dot")
+    assert key(pattern_diagram(ORDER, "rest", rec)) != base
+
+
+def test_a_drawing_is_made_once_and_then_served_from_the_cache(dot_runs):
+    first = diagram_svg(ORDER, "saga-orchestration")
+    assert diagram_svg(ORDER, "saga-orchestration") == first
+    assert len(dot_runs) == 1
+    renamed = UseCaseInput(**{**ORDER.__dict__, "name": "Cancel an order"})
+    assert "Cancel an order" in " ".join(texts(diagram_svg(renamed, "saga-orchestration")))
+    assert len(dot_runs) == 2
+
+
+def test_a_failed_drawing_is_not_cached(monkeypatch, tmp_path, dot_runs):
+    broken = tmp_path / "broken-dot"
+    broken.write_text("#!/bin/sh\necho nope >&2\nexit 3\n")
+    broken.chmod(0o755)
+    monkeypatch.setattr(diagrams, "DOT_BINARY", str(broken))
+    for _ in range(2):
+        with pytest.raises(DiagramError, match="nope"):
+            diagram_svg(ORDER, "rest")
+    assert len(dot_runs) == 2
+
+
+def test_concurrent_dot_gives_the_same_svgs_as_one_after_another(dot_runs):
+    rec = recommend(ORDER).to_dict()
+    graphs = [pattern_diagram(ORDER, pattern, rec) for pattern in PATTERN_ORDER]
+    serial = [render_svg(graph) for graph in graphs]
+    diagrams.svg_cache.clear()
+    parallel = diagrams.render_svgs([*graphs, None])
+    assert parallel == [*serial, None]
+    assert len(dot_runs) == 2 * len(graphs)  # the second round really ran dot again
+
+
+def test_concurrent_dot_returns_each_failure_in_its_place(monkeypatch, dot_runs):
+    graphs = [pattern_diagram(ORDER, "rest"), pattern_diagram(ORDER, "grpc")]
+    real = diagrams._run_dot
+
+    def fail_grpc(source: str, timeout: float) -> str:
+        if "gRPC" in source:
+            raise DiagramError("dot failed: boom")
+        return real(source, timeout)
+
+    monkeypatch.setattr(diagrams, "_run_dot", fail_grpc)
+    ok, failed = diagrams.render_svgs(graphs)
+    assert ok.startswith("<svg") and isinstance(failed, DiagramError)
+
+
+def test_the_print_svg_keeps_every_shape_and_label_and_drops_comments_and_tooltips():
+    svg = diagram_svg(ORDER, "request-event", recommend(ORDER).to_dict())
+    light = diagrams.print_svg(svg)
+    assert "<!--" in svg and "<title>" in svg
+    assert "<!--" not in light and "<title>" not in light
+    assert texts(light) == texts(svg)
+    full, slim = ET.fromstring(svg), ET.fromstring(light)
+    for shape in ("path", "polygon", "ellipse", "polyline", "text", "g"):
+        assert len(list(slim.iter(f"{SVG}{shape}"))) == len(list(full.iter(f"{SVG}{shape}")))
+    assert len(light) < len(svg)
