@@ -235,3 +235,30 @@ def test_export_commands_fail_with_status_2_naming_the_problem(acme, command, ar
     with pytest.raises(CommandError, match=message) as caught:
         call_command(command, *args)
     assert caught.value.returncode == 2
+
+
+# --- diagrams in the PDF ---------------------------------------------------------------
+
+
+def test_the_log_draws_each_record_s_own_diagram_as_the_single_record_does(acme, pair):
+    from decisions.exports.pdf import adr_html
+    from decisions.selectors_adr import decision_diagram_svg
+    from patterns import diagrams
+
+    old, new = pair
+    diagrams.svg_cache.clear()
+    html = log_html(acme, [old, new])  # both drawn concurrently
+    for decision in (old, new):
+        svg = diagrams.print_svg(decision_diagram_svg(decision=decision))
+        assert svg.startswith("<svg") and "<title>" not in svg
+        assert svg in html
+        assert svg in adr_html(decision)
+
+
+def test_the_render_child_s_garbage_collector_settings_stay_in_the_child():
+    import gc
+
+    frozen = gc.get_freeze_count()
+    assert gc.isenabled()
+    assert render_pdf("<p>x</p>").startswith(b"%PDF")
+    assert gc.isenabled() and gc.get_freeze_count() == frozen
