@@ -17,6 +17,7 @@ bench: setup redis
 
 lint: deps
 	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
 
 setup: system deps db
 	$(PY) manage.py migrate --noinput -v 0
