@@ -9,7 +9,7 @@ def use_case_list(*, team: Team, query: str = "") -> QuerySet[UseCase]:
     # The list shows the verdict, not the whole answer: leave the JSON behind.
     use_cases = (
         UseCase.objects.filter(team=team)
-        .select_related("latest_snapshot")
+        .select_related("team", "latest_snapshot")
         .defer("latest_snapshot__inputs", "latest_snapshot__output", "latest_snapshot__evidence")
     )
     if query:

@@ -181,3 +181,18 @@ def test_evaluating_again_keeps_a_new_snapshot(member_client, acme):
     response = member_client.post(reverse("usecase-reevaluate", args=["acme", use_case.pk]))
     assert response.status_code == 302
     assert use_case.snapshots.count() == 2
+
+
+def test_the_list_costs_the_same_queries_however_many_use_cases(
+    member_client, acme, django_assert_max_num_queries
+):
+    url = reverse("usecase-list", args=["acme"])
+    make_use_case(acme, name="First")
+    member_client.get(url)  # warm the session and navigation caches
+    with django_assert_max_num_queries(6) as few:
+        member_client.get(url)
+    for i in range(5):
+        make_use_case(acme, name=f"More {i}")
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        body = member_client.get(url).content.decode()
+    assert "More 4" in body
