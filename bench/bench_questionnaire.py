@@ -55,7 +55,7 @@ def session_cookie() -> str:
     return out.stdout.decode().strip()
 
 
-def wrk(url: str, cookie: str) -> dict[str, float]:
+def wrk(url: str, cookie: str, duration_s: int = DURATION_S) -> dict[str, float]:
     command = [
         "taskset",
         "-c",
@@ -63,7 +63,7 @@ def wrk(url: str, cookie: str) -> dict[str, float]:
         "wrk",
         "-t1",
         f"-c{CONNECTIONS}",
-        f"-d{DURATION_S}s",
+        f"-d{duration_s}s",
         "--latency",
         "-H",
         f"Cookie: sessionid={cookie}",
@@ -126,6 +126,10 @@ def main() -> int:
             "questionnaire (new use case)": f"{base}/t/acme/usecases/new/",
             "use-case list": f"{base}/t/acme/usecases/",
         }
+        # A worker's first requests import and compile what the pages need;
+        # warm every page first so the timed runs compare steady states.
+        for url in pages.values():
+            wrk(url, cookie, duration_s=1)
         results = {name: wrk(url, cookie) for name, url in pages.items()}
     finally:
         server.terminate()
