@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import platform
+import re
 import subprocess
 import sys
 import time
@@ -29,6 +30,16 @@ def cpu_model() -> str:
     except OSError:
         pass
     return platform.processor() or "unknown CPU"
+
+
+def _merge(previous: str, fresh: dict[str, str]) -> list[str]:
+    """The previous file's sections, with those just measured put in their place."""
+    body = previous.split("\n## ", 1)[1] if "\n## " in previous else ""
+    merged = []
+    for chunk in ("## " + part for part in body.split("\n\n## ")) if body else ():
+        name = re.search(r"<sub>(bench_\w+\.py),", chunk)
+        merged.append(fresh.pop(name.group(1)) if name and name.group(1) in fresh else chunk)
+    return [*merged, *fresh.values()]
 
 
 def main(names: list[str]) -> int:
@@ -66,6 +77,10 @@ def main(names: list[str]) -> int:
         "rather than the absolute numbers. Load on the machine during the run moves the "
         "absolute numbers; run `make bench` on a quiet machine.\n"
     )
+    if names and OUT.exists():
+        # A partial run replaces its own sections and keeps the others.
+        measured = dict(zip([script.name for script in scripts], sections, strict=True))
+        sections = _merge(OUT.read_text(), measured)
     OUT.write_text(header + "\n" + "\n\n".join(sections) + "\n")
     print(f"wrote {OUT.relative_to(ROOT)}")
     if failed:
