@@ -9,6 +9,7 @@ from django.conf import settings
 
 from decisions.models import Team, UseCase
 from probes import services
+from probes.caps import cap_problems
 from probes.egress import EgressRefused, GuardedTarget
 from probes.models import Endpoint, LoadModel
 
@@ -141,44 +142,18 @@ class RunForm(forms.Form):
         self.fields["duration_s"].help_text = f"At most {settings.PROBE_MAX_DURATION_S:g} s."
         self.fields["shards"].help_text += f" At most {settings.PROBE_MAX_SHARDS}."
 
-    def clean_rate(self) -> float | None:
-        rate = self.cleaned_data.get("rate")
-        if rate is not None and rate > settings.PROBE_MAX_RATE:
-            raise forms.ValidationError(
-                f"{rate:g}/s is over the cap of {settings.PROBE_MAX_RATE:g} requests/s "
-                "(ARCHWAY_PROBE_MAX_RATE)."
-            )
-        return rate
-
-    def clean_concurrency(self) -> int:
-        value = self.cleaned_data["concurrency"]
-        if value > settings.PROBE_MAX_CONCURRENCY:
-            raise forms.ValidationError(
-                f"{value} is over the cap of {settings.PROBE_MAX_CONCURRENCY} connections "
-                "(ARCHWAY_PROBE_MAX_CONCURRENCY)."
-            )
-        return value
-
-    def clean_duration_s(self) -> float:
-        value = self.cleaned_data["duration_s"]
-        if value > settings.PROBE_MAX_DURATION_S:
-            raise forms.ValidationError(
-                f"{value:g} s is over the cap of {settings.PROBE_MAX_DURATION_S:g} s "
-                "(ARCHWAY_PROBE_MAX_DURATION_S)."
-            )
-        return value
-
-    def clean_shards(self) -> int:
-        value = self.cleaned_data["shards"]
-        if value > settings.PROBE_MAX_SHARDS:
-            raise forms.ValidationError(
-                f"{value} is over the cap of {settings.PROBE_MAX_SHARDS} shards "
-                "(ARCHWAY_PROBE_MAX_SHARDS)."
-            )
-        return value
-
     def clean(self) -> dict[str, Any]:
         data = super().clean()
+        if not self.errors:
+            problems = cap_problems(
+                rate=data.get("rate"),
+                concurrency=data["concurrency"],
+                duration_s=data["duration_s"],
+                warmup_s=data["warmup_s"],
+                shards=data["shards"],
+            )
+            for field, problem in problems.items():
+                self.add_error(field, f"{problem}.")
         if self.errors:
             return data
         model = data["model"]

@@ -18,6 +18,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from probes.caps import cap_problems
 from probes.egress import LOW_RATE_WITHOUT_PROOF, EgressRefused, GuardedTarget, guard_target
 from probes.engine import (
     LoadPlan,
@@ -118,24 +119,20 @@ class Command(BaseCommand):
         duration, warmup, shards = options["duration"], options["warmup"], options["shards"]
         if duration is None or duration <= 0 or warmup < 0:
             raise _refuse("--duration must be > 0 and --warmup >= 0")
-        if duration + warmup > settings.PROBE_MAX_DURATION_S:
-            raise _refuse(
-                f"duration {duration + warmup:g} s (with warm-up) is over the cap of "
-                f"{settings.PROBE_MAX_DURATION_S:g} s (ARCHWAY_PROBE_MAX_DURATION_S)"
-            )
-        if not 1 <= shards <= settings.PROBE_MAX_SHARDS:
-            raise _refuse(
-                f"--shards must be between 1 and {settings.PROBE_MAX_SHARDS} "
-                "(ARCHWAY_PROBE_MAX_SHARDS)"
-            )
+        rate, concurrency = options["rate"], options["concurrency"]
+        if shards < 1 or (rate is not None and rate <= 0) or (rate is None and concurrency < 1):
+            raise _refuse("--shards, --rate and --concurrency must be positive")
+        problems = cap_problems(
+            rate=rate,
+            concurrency=concurrency or 1,
+            duration_s=duration,
+            warmup_s=warmup,
+            shards=shards,
+        )
+        if problems:
+            raise _refuse("; ".join(problems.values()))
         max_conc = settings.PROBE_MAX_CONCURRENCY
-        if options["rate"] is not None:
-            rate = options["rate"]
-            if not 0 < rate <= settings.PROBE_MAX_RATE:
-                raise _refuse(
-                    f"rate {rate:g}/s is not in (0, {settings.PROBE_MAX_RATE:g}] "
-                    "(ARCHWAY_PROBE_MAX_RATE)"
-                )
+        if rate is not None:
             # Little's law with a generous 100 ms latency, at least 2 per shard.
             pool = options["connections"] or min(max_conc, max(2 * shards, math.ceil(rate / 10)))
             if not 1 <= pool <= max_conc:
@@ -144,12 +141,6 @@ class Command(BaseCommand):
                 "open", rate=rate, concurrency=pool, duration_s=duration, warmup_s=warmup,
                 shards=shards,
             )  # fmt: skip
-        concurrency = options["concurrency"]
-        if not 1 <= concurrency <= max_conc:
-            raise _refuse(
-                f"concurrency {concurrency} is not in [1, {max_conc}] "
-                "(ARCHWAY_PROBE_MAX_CONCURRENCY)"
-            )
         return LoadPlan(
             "closed", concurrency=concurrency, duration_s=duration, warmup_s=warmup, shards=shards
         )
