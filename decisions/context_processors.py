@@ -4,7 +4,7 @@ import hashlib
 
 from django.http import HttpRequest
 
-from decisions.models import Membership
+from decisions.access import user_memberships
 
 
 def teams(request: HttpRequest) -> dict[str, object]:
@@ -13,7 +13,7 @@ def teams(request: HttpRequest) -> dict[str, object]:
         return {}
     memberships = getattr(request, "memberships", None)
     if memberships is None:
-        memberships = list(Membership.objects.filter(user=request.user).select_related("team"))
+        memberships = user_memberships(request.user)
     match = request.resolver_match
     slug = match.kwargs.get("team_slug") if match else None
     current = next((m for m in memberships if m.team.slug == slug), None)
