@@ -1,13 +1,10 @@
 from __future__ import annotations
 
-import hashlib
-import json
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.urls import reverse, reverse_lazy
 from django.utils.functional import SimpleLazyObject
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import trigger_client_event
@@ -21,8 +18,14 @@ from decisions.forms import (
     hop_rows_from_post,
 )
 from decisions.models import Membership, Role, UseCase
+from decisions.pages import render_page
 from decisions.selectors import use_case_list
-from decisions.services.usecases import use_case_recommend, use_case_save, use_case_snapshot
+from decisions.services.usecases import (
+    answer_digest,
+    use_case_recommend,
+    use_case_save,
+    use_case_snapshot,
+)
 from patterns.engine import Hop, UseCaseInput
 
 FORM_TEMPLATE = "decisions/usecase_form.html"
@@ -114,9 +117,7 @@ def usecase_preview(request: HttpRequest, team_slug: str) -> HttpResponse:
     use_case_input, problems = _input_from(form, formset)
     recommendation = None
     if use_case_input is not None:
-        recommendation = use_case_recommend(
-            team=membership.team, use_case_input=use_case_input
-        ).to_dict()
+        recommendation = use_case_recommend(team=membership.team, use_case_input=use_case_input)
     return render(
         request,
         "decisions/_recommendation.html",
@@ -160,7 +161,7 @@ def usecase_chain(request: HttpRequest, team_slug: str) -> HttpResponse:
 
 def _questionnaire(request: HttpRequest, membership: Membership, use_case: UseCase) -> HttpResponse:
     team = membership.team
-    validate_url = reverse("usecase-validate", args=[team.slug])
+    validate_url = reverse_lazy("usecase-validate", args=[team.slug])
     if request.method == "POST":
         form = UseCaseForm(request.POST, instance=use_case, validate_url=validate_url)
         formset = HopFormSet(request.POST, prefix=HOP_PREFIX)
@@ -183,38 +184,46 @@ def _questionnaire(request: HttpRequest, membership: Membership, use_case: UseCa
         use_case_input, problems = use_case.to_input(hops), []
     recommendation = None
     if use_case_input is not None:
-        recommendation = use_case_recommend(team=team, use_case_input=use_case_input).to_dict()
-    return render(
+        recommendation = use_case_recommend(team=team, use_case_input=use_case_input)
+    context = {
+        "team": team,
+        "team_slug": team.slug,
+        "membership": membership,
+        "use_case": use_case,
+        "form": form,
+        "formset": formset,
+        "bound": request.method == "POST",
+        **_panel(recommendation),
+        "problems": problems,
+    }
+    if request.method == "POST":
+        return render(request, FORM_TEMPLATE, context, status=400)
+    # Unbound, the page changes only with the use case and the recommendation for it.
+    return render_page(
         request,
         FORM_TEMPLATE,
-        {
-            "team": team,
-            "team_slug": team.slug,
-            "membership": membership,
-            "use_case": use_case,
-            "form": form,
-            "formset": formset,
-            "bound": request.method == "POST",
-            **_panel(recommendation),
-            "problems": problems,
-        },
-        status=400 if request.method == "POST" else 200,
+        context,
+        depends_on=(team.slug, use_case.pk, use_case.updated, context["recommendation_key"]),
     )
 
 
-def _panel(recommendation: dict | None) -> dict[str, object]:
+def _panel(recommendation: tuple[dict, str] | dict | None) -> dict[str, object]:
     """The recommendation and the key its rendered panel is cached under.
 
     Rendering the ranked options costs far more than the engine itself, and the
     same answers come back often (every keystroke that changes nothing, every
     visit to a saved use case), so the HTML is cached by the answer's content.
+    ``recommendation`` is what ``use_case_recommend`` returns (the answer and its
+    digest) or a stored answer.
     """
     if recommendation is None:
         return {"recommendation": None, "recommendation_key": ""}
-    digest = hashlib.blake2b(
-        json.dumps(recommendation, sort_keys=True, default=str).encode(), digest_size=16
-    ).hexdigest()
-    return {"recommendation": recommendation, "recommendation_key": digest}
+    answer, digest = (
+        recommendation
+        if isinstance(recommendation, tuple)
+        else (recommendation, answer_digest(recommendation))
+    )
+    return {"recommendation": answer, "recommendation_key": digest}
 
 
 def _hops(formset: HopFormSet) -> list[Hop]:
