@@ -29,7 +29,20 @@ sys.path.insert(0, str(ROOT))
 from probes.engine import LoadPlan, Target, run_probe_sync, summarize, summary  # noqa: E402
 
 WRK = "/usr/bin/wrk"
-OPEN_STEPS = (5_000, 10_000, 15_000, 20_000, 25_000, 30_000)
+# Up the rates until two steps fail, to find the ceiling rather than stop at the target.
+OPEN_STEPS = (
+    5_000,
+    10_000,
+    15_000,
+    20_000,
+    25_000,
+    30_000,
+    40_000,
+    50_000,
+    60_000,
+    80_000,
+    100_000,
+)
 OPEN_TARGET = 20_000
 STALL_MS = 300
 
@@ -192,7 +205,8 @@ def main() -> None:
         "generator and wrk pinned to core 0. Closed loop: 32 keep-alive connections for 5 s "
         "against `wrk -t1 -c32 -d5s`. Open model: constant arrival rate for 3 s (64-connection "
         "pool), a step is held when send lag p99 <= 2 ms, < 0.1 % of sends are > 2 ms late, "
-        "no errors and the achieved rate is >= 97 % of the plan (best of two attempts). "
+        "no errors and the achieved rate is >= 97 % of the plan (best of two attempts); the "
+        f"rate steps up to {OPEN_STEPS[-1]:,}/s and stops after two steps fail. "
         "Stall: the server stops "
         f"answering for {STALL_MS} ms once during a 3 s run at 1,000 requests/s on 4 "
         "connections.\n"
@@ -209,8 +223,9 @@ def main() -> None:
     else:
         print(f"| closed-loop requests/s (32 conns) | {ours:,.0f} | wrk not installed | skipped |")
     verdict = "meets" if max_held >= OPEN_TARGET else "below"
+    ceiling = " (every step tried held)" if all(r["held"] for r in steps) else ""
     print(
-        f"| highest open-model rate held | {max_held:,}/s | target {OPEN_TARGET:,}/s | "
+        f"| highest open-model rate held | {max_held:,}/s{ceiling} | target {OPEN_TARGET:,}/s | "
         f"{max_held / OPEN_TARGET:.2f} ({verdict}) |"
     )
     print(
