@@ -74,7 +74,7 @@ def usecase_detail(request: HttpRequest, team_slug: str, pk: int) -> HttpRespons
             "use_case": use_case,
             "hops": list(use_case.hops.all()),
             "snapshot": snapshot,
-            **_panel(snapshot.output if snapshot else None),
+            **(_panel(snapshot.output, answer_digest(snapshot.output)) if snapshot else _panel()),
             "snapshots": use_case.snapshots.all()[:10],
         },
     )
@@ -115,14 +115,10 @@ def usecase_preview(request: HttpRequest, team_slug: str) -> HttpResponse:
     form = UseCaseForm(request.POST)
     formset = HopFormSet(request.POST, prefix=HOP_PREFIX)
     use_case_input, problems = _input_from(form, formset)
-    recommendation = None
+    panel = _panel()
     if use_case_input is not None:
-        recommendation = use_case_recommend(team=membership.team, use_case_input=use_case_input)
-    return render(
-        request,
-        "decisions/_recommendation.html",
-        {**_panel(recommendation), "problems": problems},
-    )
+        panel = _panel(*use_case_recommend(team=membership.team, use_case_input=use_case_input))
+    return render(request, "decisions/_recommendation.html", {**panel, "problems": problems})
 
 
 @login_required
@@ -182,9 +178,9 @@ def _questionnaire(request: HttpRequest, membership: Membership, use_case: UseCa
         form = SimpleLazyObject(lambda: UseCaseForm(instance=use_case, validate_url=validate_url))
         formset = SimpleLazyObject(lambda: HopFormSet(initial=initial, prefix=HOP_PREFIX))
         use_case_input, problems = use_case.to_input(hops), []
-    recommendation = None
+    panel = _panel()
     if use_case_input is not None:
-        recommendation = use_case_recommend(team=team, use_case_input=use_case_input)
+        panel = _panel(*use_case_recommend(team=team, use_case_input=use_case_input))
     context = {
         "team": team,
         "team_slug": team.slug,
@@ -193,7 +189,7 @@ def _questionnaire(request: HttpRequest, membership: Membership, use_case: UseCa
         "form": form,
         "formset": formset,
         "bound": request.method == "POST",
-        **_panel(recommendation),
+        **panel,
         "problems": problems,
     }
     if request.method == "POST":
@@ -207,22 +203,13 @@ def _questionnaire(request: HttpRequest, membership: Membership, use_case: UseCa
     )
 
 
-def _panel(recommendation: tuple[dict, str] | dict | None) -> dict[str, object]:
+def _panel(answer: dict | None = None, digest: str = "") -> dict[str, object]:
     """The recommendation and the key its rendered panel is cached under.
 
     Rendering the ranked options costs far more than the engine itself, and the
     same answers come back often (every keystroke that changes nothing, every
-    visit to a saved use case), so the HTML is cached by the answer's content.
-    ``recommendation`` is what ``use_case_recommend`` returns (the answer and its
-    digest) or a stored answer.
+    visit to a saved use case), so the HTML is cached by the answer's digest.
     """
-    if recommendation is None:
-        return {"recommendation": None, "recommendation_key": ""}
-    answer, digest = (
-        recommendation
-        if isinstance(recommendation, tuple)
-        else (recommendation, answer_digest(recommendation))
-    )
     return {"recommendation": answer, "recommendation_key": digest}
 
 
