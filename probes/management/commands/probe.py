@@ -30,21 +30,6 @@ from probes.engine import (
     summary,
 )
 
-SUMMARY_KEYS = (
-    "requests",
-    "rps",
-    "p50_ms",
-    "p90_ms",
-    "p95_ms",
-    "p99_ms",
-    "p999_ms",
-    "max_ms",
-    "errors",
-    "valid",
-    "invalid_reason",
-)
-
-
 def _run_shard(target: Target, plan: LoadPlan) -> ProbeOutcome:
     return run_probe_sync(target, plan)
 
@@ -110,9 +95,8 @@ class Command(BaseCommand):
         if options["format"] == "json":
             self.stdout.write(json.dumps(result))
         else:
-            width = max(len(k) for k in SUMMARY_KEYS)
-            for key in SUMMARY_KEYS:
-                value = result[key]
+            width = max(map(len, result))
+            for key, value in result.items():
                 self.stdout.write(f"{key:<{width}}  {value if value != '' else '-'}")
 
     def _plan(self, options: dict[str, Any]) -> LoadPlan:
