@@ -18,13 +18,13 @@ from __future__ import annotations
 import os
 import statistics
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from bench.timing import percentile, timings_ms  # noqa: E402
 
 DB_FILE = ROOT / "var" / "bench-probes.sqlite3"
 os.environ["DATABASE_URL"] = f"sqlite:///{DB_FILE}"
@@ -34,22 +34,6 @@ REPEATS = 300
 WARM_UP = 20
 TARGET_ACTIVE_P95_MS = 10.0  # a 2-core laptop then serves ~100 viewers' polls per core
 TARGET_FINISHED_P95_MS = 100.0
-
-
-def timings_ms(fn: Callable[[], object], repeats: int = REPEATS) -> list[float]:
-    for _ in range(WARM_UP):
-        fn()
-    out = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        out.append((time.perf_counter() - start) * 1000.0)
-    return out
-
-
-def p95(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
 
 
 def prepare() -> tuple[object, str, str]:
@@ -121,11 +105,11 @@ def main() -> None:
         assert client.get("/bench/bare/").status_code == 200
 
     rows = [
-        ("bare view (floor)", timings_ms(bare), None),
-        ("poll, run active", timings_ms(poll_active), TARGET_ACTIVE_P95_MS),
+        ("bare view (floor)", timings_ms(bare, REPEATS, WARM_UP), None),
+        ("poll, run active", timings_ms(poll_active, REPEATS, WARM_UP), TARGET_ACTIVE_P95_MS),
         (
             "poll, run finished (results + 2 SVG plots)",
-            timings_ms(poll_finished, 100),
+            timings_ms(poll_finished, 100, WARM_UP),
             TARGET_FINISHED_P95_MS,
         ),
     ]
@@ -142,12 +126,12 @@ def main() -> None:
     for label, values, target in rows:
         median = statistics.median(values)
         target_text = f"{target:g}" if target else "—"
-        ratio = f"{p95(values) / target:.2f}" if target else "—"
+        ratio = f"{percentile(values, 95) / target:.2f}" if target else "—"
         print(
-            f"| {label} | {median:.2f} | {p95(values):.2f} | {median / floor:.1f} "
+            f"| {label} | {median:.2f} | {percentile(values, 95):.2f} | {median / floor:.1f} "
             f"| {target_text} | {ratio} |"
         )
-    active_p95 = p95(rows[1][1])
+    active_p95 = percentile(rows[1][1], 95)
     print(
         f"\nAt {active_p95:.1f} ms per poll (p95), one core answers about "
         f"{1000 / active_p95 / 2:.0f} open run pages polling twice a second."

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import statistics
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,6 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.timing import percentile, timings_ms  # noqa: E402
 from patterns.engine import (  # noqa: E402
     Hop,
     default_rule_pack,
@@ -39,25 +39,9 @@ FIVE_HOPS = (
 )
 
 
-def timings_ms(fn: Callable[[], object], repeats: int = REPEATS, warmup: int = 20) -> list[float]:
-    for _ in range(warmup):
-        fn()
-    out = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        out.append((time.perf_counter() - start) * 1000.0)
-    return out
-
-
-def p95(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
-
-
 def row(label: str, values: list[float]) -> str:
     median = statistics.median(values)
-    return f"| {label} | {median:.3f} | {p95(values):.3f} | {median / TARGET_MS:.2f} |"
+    return f"| {label} | {median:.3f} | {percentile(values, 95):.3f} | {median / TARGET_MS:.2f} |"
 
 
 def main() -> None:
@@ -77,11 +61,11 @@ def main() -> None:
     all_values: list[float] = []
     for scenario in SCENARIOS:
         inp = parse_input(scenario.data)
-        values = timings_ms(lambda inp=inp: recommend(inp))
+        values = timings_ms(lambda inp=inp: recommend(inp), REPEATS)
         all_values += values
         lines.append(row(scenario.id, values))
     five = parse_input({"chain": [h.__dict__ for h in FIVE_HOPS]})
-    five_values = timings_ms(lambda: recommend(five))
+    five_values = timings_ms(lambda: recommend(five), REPEATS)
     lines.append(row("**5-hop chain (target case)**", five_values))
 
     def five_cold() -> object:
@@ -109,7 +93,7 @@ def main() -> None:
         "",
         "| case | median ms | p95 ms | ratio to target |",
         "| --- | ---: | ---: | ---: |",
-        row("5 hops, warm", timings_ms(lambda: sum_quantiles(pairs))),
+        row("5 hops, warm", timings_ms(lambda: sum_quantiles(pairs), REPEATS)),
         row("5 hops, cold", timings_ms(cold(pairs), repeats=100)),
         row("10 hops, cold", timings_ms(cold(ten), repeats=100)),
         row("3 heavy-tailed hops (p99 = 20 x p50), cold", timings_ms(cold(heavy), repeats=50)),

@@ -34,6 +34,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.timing import percentile  # noqa: E402
+
 DB_FILE = ROOT / "var" / "bench-review.sqlite3"
 os.environ["DATABASE_URL"] = f"sqlite:///{DB_FILE}"
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -57,13 +59,6 @@ class Samples:
     errors: int = 0
     unchanged_ms: list[float] = field(default_factory=list)
     changed_ms: list[float] = field(default_factory=list)
-
-
-def percentile(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
 # --- the room ----------------------------------------------------------------
