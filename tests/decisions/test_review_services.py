@@ -35,21 +35,6 @@ from tests.decisions.review_support import make_members, make_proposals, make_se
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def proposals(acme, owner):
-    return make_proposals(acme, owner)
-
-
-@pytest.fixture
-def live_session(acme, owner, proposals):
-    return make_session(acme, owner, proposals)
-
-
-@pytest.fixture
-def first_item(live_session):
-    return live_session.items.order_by("position").first()
-
-
 def test_a_session_starts_scheduled_with_its_agenda_in_order(acme, owner, proposals):
     session = make_session(acme, owner, list(reversed(proposals)), start=False)
     assert session.status == ReviewStatus.SCHEDULED
