@@ -9,6 +9,7 @@ from django import forms
 from decisions.exports.madr import pros_and_cons_markdown
 from decisions.imports.parse import parse_pros_cons
 from decisions.models import Decision, DecisionStatus
+from decisions.services.adr import EDITABLE_FIELDS
 from patterns.engine import PATTERN_NAMES
 
 MARKDOWN_HELP = "Markdown. Scripts, styles and remote images are removed when shown."
@@ -51,21 +52,8 @@ class DecisionForm(forms.ModelForm):
 
     class Meta:
         model = Decision
-        fields = (
-            "title",
-            "date",
-            "decision_makers",
-            "consulted",
-            "informed",
-            "context",
-            "drivers",
-            "chosen_option",
-            "chosen_pattern",
-            "justification",
-            "consequences",
-            "confirmation",
-            "more_information",
-        )
+        # The considered options are edited as text in ``options_text`` and parsed back.
+        fields = tuple(name for name in EDITABLE_FIELDS if name != "considered_options")
         widgets = {
             "date": forms.DateInput(attrs={"type": "date"}),
             "decision_makers": forms.Textarea(attrs={"rows": 2}),
