@@ -30,6 +30,7 @@ from probes.engine import (
     summary,
 )
 
+
 def _run_shard(target: Target, plan: LoadPlan) -> ProbeOutcome:
     return run_probe_sync(target, plan)
 
