@@ -11,3 +11,11 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 app = Celery("archway")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+def add_to_beat(entry: str, task: str, every_s: float) -> None:
+    """Run ``task`` every ``every_s`` seconds under Celery beat; apps call this from ready()."""
+    app.conf.beat_schedule = {
+        **(app.conf.beat_schedule or {}),
+        entry: {"task": task, "schedule": every_s},
+    }

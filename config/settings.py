@@ -101,8 +101,8 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
 else:
     DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}{_TEST_DB_SUFFIX}"}
 
-# Sessions read from the cache first, the database only on a miss.
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# Sessions in the database, so a logout counts on every worker at once (decisions/sessions.py).
+SESSION_ENGINE = "decisions.sessions"
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

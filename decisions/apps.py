@@ -7,6 +7,16 @@ class DecisionsConfig(AppConfig):
     name = "decisions"
     verbose_name = "Decisions"
 
+    def ready(self) -> None:
+        from config.celery import add_to_beat
+        from decisions.tasks import CLEAR_SESSIONS_EVERY_S
+
+        add_to_beat(
+            "decisions-clear-expired-sessions",
+            "decisions.clear_expired_sessions",
+            CLEAR_SESSIONS_EVERY_S,
+        )
+
     def seed_demo(self) -> list[str]:
         from decisions.demo import seed_demo
 

@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+from importlib import import_module
+
 from celery import shared_task
+from django.conf import settings
 
 from decisions.services.exports import export_job_run
+
+# Expired sessions stay in the database until deleted; once an hour keeps the table small.
+CLEAR_SESSIONS_EVERY_S = 3600.0
 
 
 @shared_task(name="decisions.export_log_pdf", acks_late=True)
 def export_log_pdf(job_id: int) -> bool:
     return export_job_run(job_id=job_id)
+
+
+@shared_task(name="decisions.clear_expired_sessions")
+def clear_expired_sessions() -> None:
+    """Delete expired sessions, as ``manage.py clearsessions`` does (Celery beat, hourly)."""
+    import_module(settings.SESSION_ENGINE).SessionStore.clear_expired()

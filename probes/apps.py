@@ -10,13 +10,13 @@ class ProbesConfig(AppConfig):
     def ready(self) -> None:
         # Measured evidence reaches the recommendation through this registry,
         # so `decisions` never imports `probes`.
-        from config.celery import app
+        from config.celery import add_to_beat
         from decisions.evidence import register
         from probes.selectors import measured_evidence
-        from probes.tasks import register_beat_schedule
+        from probes.tasks import REAP_EVERY_S
 
         register(measured_evidence)
-        register_beat_schedule(app)
+        add_to_beat("probes-reap-stale-runs", "probes.reap_stale_runs", REAP_EVERY_S)
 
     def seed_demo(self) -> list[str]:
         from probes.demo import seed_demo

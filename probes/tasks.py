@@ -19,11 +19,3 @@ def run_probe_shard(self, shard_id: int) -> bool:  # noqa: ANN001 - Celery's bou
 def reap_stale_runs() -> list[int]:
     """Interrupt runs whose worker stopped sending heartbeats (Celery beat, every 30 s)."""
     return services.reap_stale_runs()
-
-
-def register_beat_schedule(app) -> None:  # noqa: ANN001 - a Celery app
-    """Add the reaper to Celery beat; called from ProbesConfig.ready()."""
-    app.conf.beat_schedule = {
-        **(app.conf.beat_schedule or {}),
-        "probes-reap-stale-runs": {"task": "probes.reap_stale_runs", "schedule": REAP_EVERY_S},
-    }
