@@ -1,3 +1,6 @@
+"""The app's URLs plus views that stop after each step every logged-in team page takes,
+so the benchmark can show what each step costs against a bare view."""
+
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
@@ -12,6 +15,23 @@ def bare(request: HttpRequest) -> HttpResponse:
     return HttpResponse("ok", content_type="text/plain")
 
 
+def session_step(request: HttpRequest, team_slug: str) -> HttpResponse:
+    """Reads the session from the database, and nothing more."""
+    return HttpResponse(str(len(request.session.items())), content_type="text/plain")
+
+
+@login_required
+def user_step(request: HttpRequest, team_slug: str) -> HttpResponse:
+    """The session, then the user it names (and the check of the session's hash)."""
+    return HttpResponse(request.user.get_username(), content_type="text/plain")
+
+
+@login_required
+def team_step(request: HttpRequest, team_slug: str) -> HttpResponse:
+    """The session and the user, then the user's membership of the team in the URL."""
+    return HttpResponse(team_membership(request, team_slug).role, content_type="text/plain")
+
+
 @login_required
 def team_floor(request: HttpRequest, team_slug: str) -> HttpResponse:
     """What every team page does before its own work: load the session and the user,
@@ -22,6 +42,9 @@ def team_floor(request: HttpRequest, team_slug: str) -> HttpResponse:
 
 urlpatterns = [
     path("bench/bare/", bare),
+    path("bench/session/<slug:team_slug>/", session_step),
+    path("bench/user/<slug:team_slug>/", user_step),
+    path("bench/team/<slug:team_slug>/", team_step),
     path("bench/floor/<slug:team_slug>/", team_floor),
     *app_urlpatterns,
 ]
