@@ -8,6 +8,21 @@ from probes.egress import guard_target, parse_allow_list
 from probes.engine import LoadPlan, Target, run_probe_sync
 from tests.probes.servers import Behaviour, running
 
+# What a probe's summary holds, in the engine's dict and in ``manage.py probe``'s output.
+SUMMARY_KEYS = {
+    "requests",
+    "rps",
+    "p50_ms",
+    "p90_ms",
+    "p95_ms",
+    "p99_ms",
+    "p999_ms",
+    "max_ms",
+    "errors",
+    "valid",
+    "invalid_reason",
+}
+
 
 @functools.cache
 def measured_outcome(error_every: int = 5, redirect_to: str | None = None) -> dict:

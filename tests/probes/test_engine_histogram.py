@@ -20,6 +20,7 @@ from probes.engine import (
     summary,
 )
 from probes.engine.histogram import value_at_percentile
+from tests.probes.outcomes import SUMMARY_KEYS
 
 
 def lognormal_values(seed: int, n: int) -> list[int]:
@@ -138,19 +139,7 @@ def test_outcomes_survive_a_json_round_trip() -> None:
     again = ProbeOutcome.from_dict(json.loads(json.dumps(outcome.to_dict())))
     assert again == outcome
     s = summary(again)
-    assert set(s) == {
-        "requests",
-        "rps",
-        "p50_ms",
-        "p90_ms",
-        "p95_ms",
-        "p99_ms",
-        "p999_ms",
-        "max_ms",
-        "errors",
-        "valid",
-        "invalid_reason",
-    }
+    assert set(s) == SUMMARY_KEYS
 
 
 def test_a_plan_splits_connections_between_shards() -> None:

@@ -10,22 +10,10 @@ import sys
 
 import pytest
 
+from tests.probes.outcomes import SUMMARY_KEYS
 from tests.probes.servers import Behaviour, TestServer
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-SUMMARY_KEYS = {
-    "requests",
-    "rps",
-    "p50_ms",
-    "p90_ms",
-    "p95_ms",
-    "p99_ms",
-    "p999_ms",
-    "max_ms",
-    "errors",
-    "valid",
-    "invalid_reason",
-}
 
 
 def probe(*args: str, allow: str | None) -> subprocess.CompletedProcess[str]:
