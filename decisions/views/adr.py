@@ -6,6 +6,7 @@ facilitators accept, reject and deprecate. Outside the team every URL is a 404.
 
 from __future__ import annotations
 
+import copy
 import logging
 
 from django.contrib import messages
@@ -158,7 +159,9 @@ def adr_edit(request: HttpRequest, team_slug: str, number: int) -> HttpResponse:
             "place. Supersede it to start a new record.",
         )
         return redirect(decision)
-    form = DecisionForm(request.POST or None, instance=Decision.objects.get(pk=decision.pk))
+    # Validating a ModelForm writes the answers onto its instance; a copy keeps the page's
+    # heading on the record as saved when the answers are sent back with errors.
+    form = DecisionForm(request.POST or None, instance=copy.copy(decision))
     if request.method == "POST" and form.is_valid():
         try:
             decision_update(decision=decision, data=form.changes(), by=request.user)
