@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from importlib import import_module
-
 from celery import shared_task
-from django.conf import settings
+from django.core.management import call_command
 
 from decisions.services.exports import export_job_run
 
@@ -20,5 +18,5 @@ def export_log_pdf(job_id: int) -> bool:
 
 @shared_task(name="decisions.clear_expired_sessions")
 def clear_expired_sessions() -> None:
-    """Delete expired sessions, as ``manage.py clearsessions`` does (Celery beat, hourly)."""
-    import_module(settings.SESSION_ENGINE).SessionStore.clear_expired()
+    """Delete expired sessions (Celery beat, hourly)."""
+    call_command("clearsessions")
