@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from decisions.views import teams
+from decisions.teams import views as teams
 
 urlpatterns = [
     path("", teams.home, name="home"),
