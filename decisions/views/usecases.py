@@ -4,7 +4,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse, reverse_lazy
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import trigger_client_event
 
@@ -127,12 +127,15 @@ def usecase_preview(request: HttpRequest, team_slug: str) -> HttpResponse:
 def usecase_validate(request: HttpRequest, team_slug: str) -> HttpResponse:
     """One questionnaire field, checked as the user leaves it."""
     team_membership(request, team_slug, need=Role.MEMBER)
-    form = UseCaseForm(request.POST, validate_url=reverse("usecase-validate", args=[team_slug]))
+    form = UseCaseForm(request.POST)
     name = request.POST.get("_field", "")
     if name not in form.fields:
         return HttpResponse(f"Unknown field {name!r}.", status=400)
     form.is_valid()
-    return render(request, "decisions/_field.html", {"field": form[name]})
+    validate_url = reverse("usecase-validate", args=[team_slug])
+    return render(
+        request, "decisions/_field.html", {"field": form[name], "validate_url": validate_url}
+    )
 
 
 @login_required
@@ -158,9 +161,8 @@ def usecase_chain(request: HttpRequest, team_slug: str) -> HttpResponse:
 
 def _questionnaire(request: HttpRequest, membership: Membership, use_case: UseCase) -> HttpResponse:
     team = membership.team
-    validate_url = reverse_lazy("usecase-validate", args=[team.slug])
     if request.method == "POST":
-        form = UseCaseForm(request.POST, instance=use_case, validate_url=validate_url)
+        form = UseCaseForm(request.POST, instance=use_case)
         formset = HopFormSet(request.POST, prefix=HOP_PREFIX)
         if form.is_valid() and formset.is_valid():
             use_case = form.save(commit=False)
@@ -175,7 +177,7 @@ def _questionnaire(request: HttpRequest, membership: Membership, use_case: UseCa
             {"service": h.service, "p50_ms": h.p50_ms, "p99_ms": h.p99_ms, "critical": h.critical}
             for h in hops
         ]
-        form = UseCaseForm(instance=use_case, validate_url=validate_url)
+        form = UseCaseForm(instance=use_case)
         formset = HopFormSet(initial=initial, prefix=HOP_PREFIX)
         use_case_input, problems = use_case.to_input(hops), []
     recommendation = None
@@ -188,6 +190,7 @@ def _questionnaire(request: HttpRequest, membership: Membership, use_case: UseCa
         "use_case": use_case,
         "form": form,
         "formset": formset,
+        "validate_url": reverse("usecase-validate", args=[team.slug]),
         "recommendation": recommendation,
         "problems": problems,
     }

@@ -105,7 +105,9 @@ def test_validating_one_field_returns_that_field_with_its_error(member_client):
     )
     body = response.content.decode()
     assert response.status_code == 200
-    assert body.startswith('<div class="field has-error" id="field-latency_p99_ms">')
+    url = reverse("usecase-validate", args=["acme"])
+    assert '<div class="field has-error" id="field-latency_p99_ms"' in body
+    assert f'hx-post="{url}"' in body  # the swapped-in field is checked again on change
     assert "at least the p95 budget" in body
     fine = member_client.post(
         reverse("usecase-validate", args=["acme"]), answers(_field="latency_p99_ms"), **HTMX
