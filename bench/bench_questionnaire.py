@@ -47,6 +47,7 @@ PREVIEW = "htmx preview POST"
 TYPISTS = 20  # simulated users, one preview each per second
 TYPING_S = 30
 TYPING_WARMUP_S = 2
+TYPING_TIMEOUT_S = 10  # an answer slower than this counts as unanswered
 TARGET_TYPING_P95_MS = 50.0
 
 
@@ -139,6 +140,7 @@ def typing_latency(port: int, headers: dict[str, str], body: str) -> dict[str, f
         headers=tuple(headers.items()),
         body=body.encode(),
         expected_status=200,
+        timeout_s=TYPING_TIMEOUT_S,
     )
     plan = LoadPlan(
         "open",
@@ -148,12 +150,14 @@ def typing_latency(port: int, headers: dict[str, str], body: str) -> dict[str, f
         warmup_s=TYPING_WARMUP_S,
     )
     outcome = run_probe_sync(target, plan)
-    if outcome.error_count:
-        raise RuntimeError(f"the preview answered {outcome.error_count} errors under typing")
+    refused = {kind: n for kind, n in outcome.errors.items() if kind in ("4xx", "5xx") and n}
+    if refused:
+        raise RuntimeError(f"the preview was refused under typing: {refused}")
     found = summarize(outcome.histogram)
     return {
         **{key: float(found[key]) for key in ("p50_ms", "p95_ms", "p99_ms", "max_ms")},
-        "requests": float(found["count"]),
+        "answered": float(found["count"]),
+        "unanswered": float(outcome.error_count),
         "valid": outcome.valid,
         "invalid_reason": outcome.invalid_reason,
     }
@@ -254,11 +258,14 @@ def main() -> int:
         "latency from each request's due time, so time spent queueing counts. "
         f"Goal: p95 <= {TARGET_TYPING_P95_MS:g} ms.\n"
     )
-    print("| requests | p50 ms | p95 ms | p99 ms | max ms | p95 / goal |")
-    print("| ---: | ---: | ---: | ---: | ---: | ---: |")
     print(
-        f"| {typing['requests']:.0f} | {typing['p50_ms']:.2f} | {typing['p95_ms']:.2f} | "
-        f"{typing['p99_ms']:.2f} | {typing['max_ms']:.2f} | "
+        f"| answered | unanswered in {TYPING_TIMEOUT_S} s | p50 ms | p95 ms | p99 ms | max ms "
+        "| p95 / goal |"
+    )
+    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print(
+        f"| {typing['answered']:.0f} | {typing['unanswered']:.0f} | {typing['p50_ms']:.2f} | "
+        f"{typing['p95_ms']:.2f} | {typing['p99_ms']:.2f} | {typing['max_ms']:.2f} | "
         f"{typing['p95_ms'] / TARGET_TYPING_P95_MS:.2f} |"
     )
     if not typing["valid"]:
