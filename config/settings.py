@@ -101,8 +101,8 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
 else:
     DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}{_TEST_DB_SUFFIX}"}
 
-# Sessions in the database, so a logout counts on every worker at once (decisions/sessions.py).
-SESSION_ENGINE = "decisions.sessions"
+# Sessions in the database, so a logout counts on every worker at once (ADR-0008).
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -111,8 +111,6 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
-# ModelBackend with the per-request user lookup on a prepared query (decisions/auth.py).
-AUTHENTICATION_BACKENDS = ["decisions.auth.ArchwayBackend"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"

@@ -146,7 +146,9 @@ def _transitions_for(decision: Decision) -> list[tuple[str, str]]:
 @require_GET
 def adr_detail(request: HttpRequest, team_slug: str, number: int) -> HttpResponse:
     membership, decision = _decision_for(request, team_slug, number)
-    return render(request, "decisions/records/adr_detail.html", _detail_context(membership, decision))
+    return render(
+        request, "decisions/records/adr_detail.html", _detail_context(membership, decision)
+    )
 
 
 @login_required

@@ -19,18 +19,3 @@ function showNotice(message) {
   clearTimeout(box._timer);
   box._timer = setTimeout(() => { box.hidden = true; }, 6000);
 }
-
-// Live previews (elements marked data-latest-only) can overtake each other on
-// the wire; only the answer to the newest request may be shown.
-document.addEventListener("htmx:configRequest", (event) => {
-  const elt = event.detail.elt;
-  if (!elt.hasAttribute("data-latest-only")) return;
-  elt._latestSeq = (elt._latestSeq || 0) + 1;
-  event.detail.headers["X-Archway-Seq"] = String(elt._latestSeq);
-});
-document.addEventListener("htmx:beforeSwap", (event) => {
-  const elt = event.detail.elt;
-  if (!elt.hasAttribute("data-latest-only")) return;
-  const sent = Number(event.detail.requestConfig.headers["X-Archway-Seq"]);
-  if (sent !== elt._latestSeq) event.detail.shouldSwap = false;
-});

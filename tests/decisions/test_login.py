@@ -1,5 +1,5 @@
-"""Logging in through Django's form, with Archway's authentication backend, and the
-sessions that keep people logged in."""
+"""Logging in through Django's form and backend, and the sessions that keep people
+logged in."""
 
 from __future__ import annotations
 
@@ -40,6 +40,15 @@ def test_a_deactivated_user_cannot_log_in(member):
     response = client.post(LOGIN, {"username": "max", "password": PASSWORD})
     assert response.status_code == 200
     assert client.get(reverse("usecase-create", args=["acme"])).status_code == 302
+
+
+def test_a_deactivated_user_is_logged_out_on_the_next_request(member_client, member):
+    page = reverse("usecase-create", args=["acme"])
+    assert member_client.get(page).status_code == 200
+    get_user_model().objects.filter(pk=member.pk).update(is_active=False)
+    response = member_client.get(page)
+    assert response.status_code == 302
+    assert response.url.startswith(LOGIN)
 
 
 def test_a_session_ended_on_another_worker_is_refused_at_once(member):
