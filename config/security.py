@@ -30,15 +30,19 @@ CONTENT_SECURITY_POLICY = "; ".join(
 )
 
 
+# Documents a browser renders as a page: HTML, and SVG opened on its own.
+DOCUMENT_TYPES = ("text/html", "image/svg+xml")
+
+
 class ContentSecurityPolicyMiddleware:
-    """Adds the policy to every HTML response that does not set its own."""
+    """Adds the policy to every HTML (or SVG) response that does not set its own."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
-        if response.get("Content-Type", "").startswith("text/html"):
+        if response.get("Content-Type", "").startswith(DOCUMENT_TYPES):
             response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         return response
 

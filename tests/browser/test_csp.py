@@ -26,14 +26,17 @@ def _watch_for_violations(page) -> list[str]:
     found: list[str] = []
     page.on(
         "console",
-        lambda message: found.append(message.text)
-        if "Content Security Policy" in message.text or "Refused to" in message.text
-        else None,
+        lambda message: (
+            found.append(message.text)
+            if "Content Security Policy" in message.text or "Refused to" in message.text
+            else None
+        ),
     )
     page.on("pageerror", lambda error: found.append(f"page error: {error}"))
     page.add_init_script(
         "document.addEventListener('securitypolicyviolation', (e) => "
-        "console.error(`Content Security Policy violation: ${e.violatedDirective} ${e.blockedURI}`))"
+        "console.error(`Content Security Policy violation: ${e.violatedDirective} "
+        "${e.blockedURI}`))"
     )
     return found
 
