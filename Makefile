@@ -4,10 +4,15 @@ PY := .venv/bin/python
 STAMP := .venv/.installed
 export REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: run test bench lint setup system deps db redis clean
+.PHONY: run prod test bench lint setup system deps db redis clean
 
 run: setup redis
 	ARCHWAY_PROBE_ALLOW="$${ARCHWAY_PROBE_ALLOW-127.0.0.0/8,::1}" DEBUG="$${DEBUG-1}" bin/run-all
+
+# Production on this machine: gunicorn, Celery workers, one beat, PostgreSQL and Redis
+# from the environment (docs/operations.md). No demo data.
+prod: system deps
+	bin/run-prod
 
 test: setup redis lint
 	$(PY) -m pytest $(PYTEST_ARGS)
