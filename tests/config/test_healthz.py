@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def test_healthz_is_200_when_the_database_and_redis_answer(acme):
     response = Client().get("/healthz")
-    assert response.status_code == 200
+    assert response.status_code == 200, response.content
     body = response.json()
     assert body["status"] == "ok"
     assert body["failing"] == []

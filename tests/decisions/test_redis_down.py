@@ -22,12 +22,11 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def redis_down(monkeypatch, settings):
+def redis_down(monkeypatch):
     from config.celery import app
 
     dead = f"redis://127.0.0.1:{free_port()}/0"
     monkeypatch.setenv("REDIS_URL", dead)
-    settings.REDIS_URL = settings.CELERY_BROKER_URL = dead
     monkeypatch.setattr(app.conf, "broker_url", dead)
     # Pooled connections were opened for the live Redis: none may be reused.
     monkeypatch.setattr(app, "_pool", None)
