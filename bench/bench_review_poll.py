@@ -76,8 +76,8 @@ def prepare() -> tuple[str, int, list[str], list]:
     from django.test import Client
 
     from decisions.models import Role, Team
-    from decisions.services.adr import decision_create_from_use_case
-    from decisions.services.review import session_create, session_start
+    from decisions.records.services import decision_create_from_use_case
+    from decisions.reviews.services import session_create, session_start
     from tests.factories import add_member, make_use_case
 
     call_command("migrate", verbosity=0)
@@ -114,7 +114,7 @@ def play_the_room(session_pk: int, users: list, stop: threading.Event) -> int:
     from django.db import connection
 
     from decisions.models import ReviewSession
-    from decisions.services.review import comment_add, vote_cast
+    from decisions.reviews.services import comment_add, vote_cast
 
     session = ReviewSession.objects.get(pk=session_pk)
     item = session.current_item

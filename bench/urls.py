@@ -7,7 +7,7 @@ from django.middleware.csrf import get_token
 from django.urls import path
 
 from config.urls import urlpatterns as app_urlpatterns
-from decisions.access import team_membership
+from decisions.teams.access import team_membership
 
 
 def bare(request: HttpRequest) -> HttpResponse:

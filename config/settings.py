@@ -79,7 +79,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "decisions.context_processors.teams",
+                "decisions.teams.context_processors.teams",
             ],
             "builtins": ["template_partials.templatetags.partials"],
         },

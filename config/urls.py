@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from config.health import healthz
-from decisions.views import teams
+from decisions.teams import views as teams
 
 urlpatterns = [
     path("", teams.home, name="home"),

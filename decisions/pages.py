@@ -23,7 +23,7 @@ from django.middleware.csrf import get_token
 from django.shortcuts import render
 from django.template.loader import render_to_string
 
-from decisions.context_processors import teams
+from decisions.teams.context_processors import teams
 
 PAGE_TIMEOUT_S = 600
 # A fresh value per process, so no page text can spell it by chance or on purpose.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 from django.core.management import call_command
 
-from decisions.services.exports import export_job_run
+from decisions.records.exports.jobs import export_job_run
 
 # Expired sessions stay in the database until deleted; once an hour keeps the table small.
 CLEAR_SESSIONS_EVERY_S = 3600.0

@@ -523,7 +523,7 @@ def _final_fields(run: ProbeRun, shards: list[ProbeShard]) -> dict[str, Any]:
 
 def _reevaluate_use_cases(run: ProbeRun) -> None:
     """New evidence: evaluate the team's use cases whose chain calls this service again."""
-    from decisions.services.usecases import use_case_snapshot
+    from decisions.usecases.services import use_case_snapshot
 
     service = run.endpoint.service
     if not service:

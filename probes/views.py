@@ -1,7 +1,7 @@
 """Probe pages: endpoints, the run form, the live run page and its results.
 
 Facilitators manage endpoints and start or cancel probes; members and viewers
-read; anyone outside the team gets 404 (``decisions.access``).
+read; anyone outside the team gets 404 (``decisions.teams.access``).
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
-from decisions.access import get_team_object_or_404, team_membership
 from decisions.models import Membership, Role, UseCase
+from decisions.teams.access import get_team_object_or_404, team_membership
 from probes import plots, selectors, services
 from probes.egress import OWNERSHIP_PATH
 from probes.engine import summarize

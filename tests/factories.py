@@ -7,7 +7,7 @@ import itertools
 from django.contrib.auth import get_user_model
 
 from decisions.models import Membership, Role, Team, UseCase
-from decisions.services.usecases import use_case_save
+from decisions.usecases.services import use_case_save
 from patterns.engine import Hop
 
 _seq = itertools.count(1)

@@ -12,7 +12,7 @@ import pytest
 from django.urls import reverse
 from playwright.sync_api import expect
 
-from decisions.services.review import comment_add
+from decisions.reviews.services import comment_add
 from tests.decisions.adr_support import drafted
 from tests.decisions.review_support import make_session
 from tests.probes.outcomes import measured_outcome

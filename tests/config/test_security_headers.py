@@ -9,7 +9,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from decisions.services.review import comment_add
+from decisions.reviews.services import comment_add
 from tests.conftest import PASSWORD
 from tests.decisions.adr_support import drafted
 from tests.decisions.review_support import make_session

@@ -13,13 +13,14 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from pypdf import PdfReader
 
-from decisions.exports import pdf as pdf_module
-from decisions.exports.madr import to_madr
-from decisions.exports.nygard import to_nygard
-from decisions.exports.pdf import PdfError, SafeFetcher, adr_pdf, log_html, render_pdf
-from decisions.exports.zip import log_zip
-from decisions.selectors_adr import decision_list
-from decisions.services.adr import decision_create
+from decisions import pdf as pdf_module
+from decisions.pdf import PdfError, SafeFetcher, render_pdf
+from decisions.records.exports.madr import to_madr
+from decisions.records.exports.nygard import to_nygard
+from decisions.records.exports.pdf import adr_pdf, log_html
+from decisions.records.exports.zip import log_zip
+from decisions.records.selectors import decision_list
+from decisions.records.services import decision_create
 from tests.decisions.adr_support import accepted_with_predecessor, drafted
 
 SECTIONS = (
@@ -241,8 +242,8 @@ def test_export_commands_fail_with_status_2_naming_the_problem(acme, command, ar
 
 
 def test_the_log_draws_each_record_s_own_diagram_as_the_single_record_does(acme, pair):
-    from decisions.exports.pdf import adr_html
-    from decisions.selectors_adr import decision_diagram_svg
+    from decisions.records.exports.pdf import adr_html
+    from decisions.records.selectors import decision_diagram_svg
     from patterns import diagrams
 
     old, new = pair

@@ -11,7 +11,7 @@ from pypdf import PdfReader
 
 from config.celery import app
 from decisions.models import ExportJob, ExportJobStatus
-from decisions.services.exports import export_job_run
+from decisions.records.exports.jobs import export_job_run
 from tests.decisions.adr_support import accepted_with_predecessor
 
 
@@ -61,8 +61,8 @@ def test_a_job_is_claimed_once(acme, owner):
 
 
 def test_a_failed_render_marks_the_job_failed_with_the_reason(acme, owner, monkeypatch):
-    from decisions.exports.pdf import PdfError
-    from decisions.services import exports
+    from decisions.pdf import PdfError
+    from decisions.records.exports import jobs as exports
 
     def fail(html: str, *, timeout: float) -> bytes:
         raise PdfError("The PDF took longer than 1 s to render and was stopped.")

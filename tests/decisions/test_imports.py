@@ -10,11 +10,16 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from decisions.exports.zip import log_zip
-from decisions.imports import ImportProblem, files_from_folder, files_from_zip, import_adrs
-from decisions.imports.parse import ParseError, parse_adr
 from decisions.models import Decision, DecisionStatus
-from decisions.selectors_adr import decision_list
+from decisions.records.exports.zip import log_zip
+from decisions.records.imports.parse import ParseError, parse_adr
+from decisions.records.imports.service import (
+    ImportProblem,
+    files_from_folder,
+    files_from_zip,
+    import_adrs,
+)
+from decisions.records.selectors import decision_list
 from tests.decisions.adr_support import accepted_with_predecessor, drafted
 from tests.factories import make_team
 
@@ -165,7 +170,7 @@ def test_a_heading_inside_a_code_block_is_text():
 
 
 def test_zips_outside_the_limits_are_refused(monkeypatch):
-    from decisions import imports
+    from decisions.records.imports import service as imports
 
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:

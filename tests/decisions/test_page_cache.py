@@ -11,10 +11,10 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
-from decisions.access import user_memberships
 from decisions.models import Membership, Role
 from decisions.pages import CSRF_PLACEHOLDER
-from decisions.services.usecases import use_case_save
+from decisions.teams.access import user_memberships
+from decisions.usecases.services import use_case_save
 from patterns.engine import Hop
 from tests.decisions.test_usecase_views import answers
 from tests.factories import add_member, make_team, make_use_case

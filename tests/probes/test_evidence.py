@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from decisions.evidence import evidence_for
-from decisions.services.usecases import use_case_snapshot
+from decisions.usecases.services import use_case_snapshot
 from patterns.engine import Hop
 from probes.models import Status
 from probes.services import run_finalize

@@ -6,8 +6,13 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from decisions.imports import ImportProblem, files_from_folder, files_from_zip, import_adrs
 from decisions.management.commands._adr_common import team_or_fail
+from decisions.records.imports.service import (
+    ImportProblem,
+    files_from_folder,
+    files_from_zip,
+    import_adrs,
+)
 
 
 class Command(BaseCommand):

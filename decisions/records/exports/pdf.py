@@ -1,0 +1,121 @@
+"""ADRs as PDF: one record, or the whole log with a table of contents.
+
+Rendering goes through ``decisions.pdf.render_pdf`` (a forked child that fetches nothing
+but our own static files). Diagrams are drawn by dot concurrently for a log and cached
+by content (``patterns.diagrams``), and go into the page without graphviz's comments and
+tooltips (``print_svg``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from decisions.markdown import render_markdown
+from decisions.models import Decision
+from decisions.pdf import ONE_TIMEOUT_S, render_pdf
+from decisions.records.selectors import (
+    decision_diagram_svg,
+    decision_diagram_svgs,
+    decision_evidence,
+)
+from patterns.diagrams import print_svg
+
+LOG_TIMEOUT_BASE_S = 30.0
+LOG_TIMEOUT_PER_RECORD_S = 3.0
+
+
+_DRAW = object()
+
+
+def record_context(
+    decision: Decision, *, diagram: bool = True, svg: str | None | object = _DRAW
+) -> dict[str, Any]:
+    """Everything the print template needs for one record, Markdown already rendered.
+
+    ``svg``: the diagram when the caller already drew it (``log_html`` draws them all at
+    once); by default it is drawn here, unless ``diagram`` is False."""
+    if not diagram:
+        svg = None
+    elif svg is _DRAW:
+        svg = decision_diagram_svg(decision=decision)
+    return {
+        "decision": decision,
+        "html": {
+            name: render_markdown(getattr(decision, name))
+            for name in (
+                "context",
+                "drivers",
+                "justification",
+                "consequences",
+                "confirmation",
+                "more_information",
+            )
+        },
+        "options": [
+            {**option, "summary_html": render_markdown(option.get("summary", ""))}
+            for option in decision.considered_options
+        ],
+        "people": {
+            name: decision.people(name) for name in ("decision_makers", "consulted", "informed")
+        },
+        "diagram_svg": svg,
+        "evidence": decision_evidence(decision=decision),
+        "supersedes": sorted(decision.supersedes.all(), key=lambda d: d.number),
+    }
+
+
+def _for_print(record: dict[str, Any]) -> dict[str, Any]:
+    if record["diagram_svg"]:
+        record["diagram_svg"] = print_svg(record["diagram_svg"])
+    return record
+
+
+def adr_html(decision: Decision, *, diagram: bool = True) -> str:
+    return render_to_string(
+        "decisions/records/adr_print.html",
+        {
+            "team": decision.team,
+            "records": [_for_print(record_context(decision, diagram=diagram))],
+            "toc": False,
+            "title": f"{decision.label}: {decision.title}",
+            "generated": timezone.now(),
+        },
+    )
+
+
+def adr_pdf(decision: Decision, *, timeout: float = ONE_TIMEOUT_S) -> bytes:
+    return render_pdf(adr_html(decision), timeout=timeout)
+
+
+def log_html(
+    team: Any,
+    decisions: Iterable[Decision],
+    *,
+    progress: Callable[[int, int], None] | None = None,
+) -> str:
+    """The whole log as one HTML document; ``progress(done, total)`` after each record."""
+    decisions = list(decisions)
+    svgs = decision_diagram_svgs(decisions=decisions)
+    records = []
+    for i, (decision, svg) in enumerate(zip(decisions, svgs, strict=True), 1):
+        records.append(_for_print(record_context(decision, svg=svg)))
+        if progress is not None:
+            progress(i, len(decisions))
+    return render_to_string(
+        "decisions/records/adr_print.html",
+        {
+            "team": team,
+            "records": records,
+            "toc": True,
+            "title": f"Decision log: {team.name}",
+            "generated": timezone.now(),
+        },
+    )
+
+
+def log_timeout(count: int) -> float:
+    return LOG_TIMEOUT_BASE_S + LOG_TIMEOUT_PER_RECORD_S * count
