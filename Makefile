@@ -7,10 +7,15 @@ export REDIS_URL ?= redis://127.0.0.1:6379/0
 PYTHON := $(shell for p in python3 python3.13 python3.12 python3.11; do \
 	command -v $$p >/dev/null && $$p -c 'import sys; sys.exit(not (3, 11) <= sys.version_info[:2] <= (3, 13))' 2>/dev/null && { echo $$p; break; }; done)
 
-.PHONY: run test bench lint setup system deps db redis clean
+.PHONY: run prod test bench lint setup system deps db redis clean
 
 run: setup redis
 	ARCHWAY_PROBE_ALLOW="$${ARCHWAY_PROBE_ALLOW-127.0.0.0/8,::1}" DEBUG="$${DEBUG-1}" bin/run-all
+
+# Production on this machine: gunicorn, Celery workers, one beat, PostgreSQL and Redis
+# from the environment (docs/operations.md). No demo data.
+prod: system deps
+	bin/run-prod
 
 test: setup redis lint
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -130,7 +130,7 @@ def usecase_validate(request: HttpRequest, team_slug: str) -> HttpResponse:
     form = UseCaseForm(request.POST)
     name = request.POST.get("_field", "")
     if name not in form.fields:
-        return HttpResponse(f"Unknown field {name!r}.", status=400)
+        return HttpResponse(f"Unknown field {name!r}.", status=400, content_type="text/plain")
     form.is_valid()
     validate_url = reverse("usecase-validate", args=[team_slug])
     return render(request, "_field.html", {"field": form[name], "validate_url": validate_url})

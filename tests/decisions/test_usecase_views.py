@@ -122,6 +122,16 @@ def test_validating_an_unknown_field_is_a_400(member_client):
     assert response.status_code == 400
 
 
+def test_an_unknown_field_name_comes_back_as_plain_text_never_as_markup(member_client):
+    hostile = "<img src=x onerror=alert(1)>"
+    response = member_client.post(
+        reverse("usecase-validate", args=["acme"]), answers(_field=hostile), **HTMX
+    )
+    assert response.status_code == 400
+    assert response["Content-Type"].startswith("text/plain")
+    assert hostile in response.content.decode()
+
+
 def test_the_preview_follows_the_answers(member_client):
     url = reverse("usecase-preview", args=["acme"])
     waiting = member_client.post(url, answers(), **HTMX).content.decode()
