@@ -10,6 +10,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import trigger_client_event
 
 from decisions.access import get_team_object_or_404, team_membership
+from decisions.evidence import usecase_evidence
 from decisions.forms import (
     HOP_PREFIX,
     HopFormSet,
@@ -65,6 +66,7 @@ def usecase_detail(request: HttpRequest, team_slug: str, pk: int) -> HttpRespons
         pk=pk,
     )
     snapshot = use_case.latest_snapshot
+    hops = list(use_case.hops.all())
     return render(
         request,
         "decisions/usecase_detail.html",
@@ -72,7 +74,8 @@ def usecase_detail(request: HttpRequest, team_slug: str, pk: int) -> HttpRespons
             "team": use_case.team,
             "membership": request.membership,
             "use_case": use_case,
-            "hops": list(use_case.hops.all()),
+            "hops": hops,
+            "evidence_rows": usecase_evidence(team=use_case.team, use_case=use_case, hops=hops),
             "snapshot": snapshot,
             **(_panel(snapshot.output, answer_digest(snapshot.output)) if snapshot else _panel()),
             "snapshots": use_case.snapshots.all()[:10],

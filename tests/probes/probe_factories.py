@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from probes.egress import parse_allow_list
 from probes.models import Endpoint, ProbeRun
-from probes.services import RunRequest, probe_start
+from probes.services.runs import RunRequest, probe_start
 
 LOOPBACK = "127.0.0.0/8"
 
@@ -56,7 +56,7 @@ def finished_run(endpoint: Endpoint, outcome: dict, **fields: object) -> ProbeRu
     from django.utils import timezone
 
     from probes.engine import ProbeOutcome, summary
-    from probes.models import ProbeShard, Status
+    from probes.models import JobStatus, ProbeShard
 
     s = summary(ProbeOutcome.from_dict(outcome))
     values: dict[str, object] = dict(
@@ -65,7 +65,7 @@ def finished_run(endpoint: Endpoint, outcome: dict, **fields: object) -> ProbeRu
         url=endpoint.url,
         rate=60.0,
         duration_s=1.0,
-        status=Status.SUCCEEDED,
+        status=JobStatus.SUCCEEDED,
         progress=100.0,
         outcome=outcome,
         summary=s,
