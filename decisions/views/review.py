@@ -130,10 +130,8 @@ def review_detail(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse
 def review_poll(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
     """The live region again, or "nothing changed" as cheaply as we can say it.
 
-    The browser sends the token of what it shows in `?since=`; the same token is the
-    ETag, so a script can use `If-None-Match` instead and get a 304. htmx gets 204 rather
-    than 304: htmx 2 would swap a 304 like a 200 (emptying the region), and a browser may
-    answer an XHR's revalidation from its cache as a 200. `no-store` keeps caches out.
+    The browser sends the token of what it shows in `?since=`; a match gets 204, which
+    htmx never swaps (ADR-0003). `no-store` keeps caches out.
     """
     membership = team_membership(request, team_slug)
     state = poll_state(team=membership.team, pk=pk)
@@ -149,12 +147,9 @@ def review_poll(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
         )
     elif request.GET.get("since") == token:
         response = HttpResponse(status=204)
-    elif request.headers.get("If-None-Match") == f'"{token}"':
-        response = HttpResponse(status=304)
     else:
         context = _live_context(request, membership, state, present, token)
         response = render(request, f"{DETAIL}#live", context)
-    response["ETag"] = f'"{token}"'
     patch_cache_control(response, no_store=True, private=True)
     return response
 
