@@ -290,3 +290,65 @@ def test_ownership_is_proven_only_by_the_teams_own_token_on_the_host(acme):
             wrong.url, "http", "owned.example", wrong.port, "127.0.0.1", "/", "public"
         )
         assert preconditions.TeamProof(acme).proven(guarded) is False
+
+
+# --- preconditions in one place -------------------------------------------------------
+
+
+def _as_public(monkeypatch, server) -> None:
+    """Treat the local server as a public host outside the allow-list (no traffic leaves)."""
+    public = GuardedTarget(
+        server.url, "http", "owned.example", server.port, "127.0.0.1", "/", "public"
+    )
+    monkeypatch.setattr(preconditions, "guard", lambda url: public)
+
+
+def test_starting_a_probe_of_a_public_host_fetches_the_ownership_proof_once(
+    acme, owner, enqueued, monkeypatch
+):
+    token = preconditions.team_probe_token(acme)
+    with running(Behaviour(body=token.encode())) as server:
+        _as_public(monkeypatch, server)
+        endpoint = make_endpoint(acme, server.url)
+        run = start(endpoint, by=owner, rate=5.0)
+        assert server.paths == ["/.well-known/archway-probe.txt"]
+    assert run.status == JobStatus.QUEUED and len(enqueued) == 1
+
+
+def test_the_run_form_checks_shape_only_and_makes_no_network_call(acme, monkeypatch):
+    from probes.forms import RunForm
+
+    preconditions.team_probe_token(acme)  # a token exists, so the proof is worth fetching
+    with running(Behaviour(body=b"not the token")) as server:
+        _as_public(monkeypatch, server)
+        endpoint = make_endpoint(acme, server.url)
+        data = dict(model="open", rate="5", concurrency="4", duration_s="2", warmup_s="0")
+        form = RunForm({**data, "shards": "1"}, endpoint=endpoint)
+        assert form.is_valid(), form.errors
+        assert server.hits == 0
+        with pytest.raises(preconditions.ProbeRefused, match="has not proven"):
+            runs.probe_start(endpoint=endpoint, request=form.run_request(), by=None)
+        assert server.paths == ["/.well-known/archway-probe.txt"]
+    assert not ProbeRun.objects.exists()
+
+
+def test_every_cap_is_one_refusal_naming_each_field(acme, owner, enqueued, settings):
+    allow_loopback(settings)
+    settings.PROBE_MAX_RATE, settings.PROBE_MAX_SHARDS = 100.0, 2
+    endpoint = make_endpoint(acme, "http://127.0.0.1:9/")
+    with pytest.raises(preconditions.ProbeRefused) as refused:
+        start(endpoint, by=owner, rate=500.0, shards=3, concurrency=3)
+    assert set(refused.value.fields) == {"rate", "shards"}
+    assert "ARCHWAY_PROBE_MAX_RATE" in refused.value.reason
+    assert not ProbeRun.objects.exists() and enqueued == []
+
+
+def test_saving_an_endpoint_runs_the_guard_in_the_service(acme, owner, settings):
+    from probes.models import Endpoint
+
+    settings.PROBE_ALLOW = None
+    endpoint = Endpoint(team=acme, name="metadata", url="http://169.254.169.254/latest/")
+    with pytest.raises(preconditions.ProbeRefused) as refused:
+        runs.endpoint_save(endpoint=endpoint, by=owner)
+    assert "cloud metadata address" in refused.value.fields["url"]
+    assert not Endpoint.objects.exists()
