@@ -10,7 +10,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.forms import Form
+from django.forms import BaseForm
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -98,7 +98,7 @@ def _endpoint_form(
     )
 
 
-def _add_refusal(form: Form, refusal: ProbeRefused) -> None:
+def _add_refusal(form: BaseForm, refusal: ProbeRefused) -> None:
     """A refusal's parts on the fields they concern; the rest above the form."""
     fields = {name: text for name, text in refusal.fields.items() if name in form.fields}
     for name, text in fields.items():

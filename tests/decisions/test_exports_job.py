@@ -18,6 +18,7 @@ from decisions.jobs import JobStatus
 from decisions.models import ExportJob
 from decisions.services.exports import export_job_run, reap_stale_exports
 from tests.decisions.adr_support import accepted_with_predecessor, drafted
+from tests.factories import wait_for
 
 
 def free_port() -> int:
@@ -105,17 +106,14 @@ def _a_log_of(team, owner, records: int) -> None:
         drafted(team, owner, title=f"Decision {n + 1} about order events")
 
 
-def _wait_until(condition, *, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
-
-
-def _status(job: ExportJob) -> str:
+def _export_running(client, team) -> ExportJob:
+    """Ask for the log PDF and wait until a worker has claimed the job."""
+    client.post("/t/acme/decisions/export-pdf/")
+    job = ExportJob.objects.get(team=team)
+    wait_for(lambda: ExportJob.objects.get(pk=job.pk).status != JobStatus.QUEUED, timeout=60)
     job.refresh_from_db()
-    return job.status
+    assert job.status == JobStatus.RUNNING, job.error
+    return job
 
 
 @pytest.mark.celery
@@ -124,20 +122,13 @@ def test_a_worker_killed_during_the_export_leaves_a_failed_job_nothing_written_a
 ):
     _a_log_of(acme, owner, 12)
     doomed = start_celery_worker("doomed")
-    viewer_client.post("/t/acme/decisions/export-pdf/")
-    job = ExportJob.objects.get(team=acme)
-    _wait_until(lambda: _status(job) == JobStatus.RUNNING, timeout=60, what="the claim")
+    job = _export_running(viewer_client, acme)
     doomed.kill()
     job.refresh_from_db()
     assert job.status == JobStatus.RUNNING and job.worker.startswith("doomed-0@")
 
     # Nobody beats for it any more: the reaper (here with a short limit) fails it.
-    reaped: list[int] = []
-    _wait_until(
-        lambda: reaped.extend(reap_stale_exports(stale_after_s=1.0)) or reaped,
-        timeout=30,
-        what="the reaper",
-    )
+    reaped = wait_for(lambda: reap_stale_exports(stale_after_s=1.0), timeout=30)
     assert reaped == [job.pk]
     job.refresh_from_db()
     assert job.status == JobStatus.FAILED and job.finished_at is not None
@@ -151,7 +142,7 @@ def test_a_worker_killed_during_the_export_leaves_a_failed_job_nothing_written_a
     retry = viewer_client.post("/t/acme/decisions/export-pdf/")
     again = ExportJob.objects.exclude(pk=job.pk).get(team=acme)
     assert retry["Location"] == f"/t/acme/decisions/exports/{again.pk}/"
-    _wait_until(lambda: not ExportJob.objects.get(pk=again.pk).is_active, timeout=120, what="retry")
+    wait_for(lambda: not ExportJob.objects.get(pk=again.pk).is_active, timeout=120)
     again.refresh_from_db()
     assert again.status == JobStatus.SUCCEEDED, again.error
     pdf = PdfReader(io.BytesIO(Path(settings.MEDIA_ROOT, again.file).read_bytes()))
@@ -166,9 +157,7 @@ def test_a_warm_shutdown_finishes_the_running_export_before_the_worker_exits(
 ):
     _a_log_of(acme, owner, 6)
     worker = start_celery_worker("stopping")
-    viewer_client.post("/t/acme/decisions/export-pdf/")
-    job = ExportJob.objects.get(team=acme)
-    _wait_until(lambda: _status(job) == JobStatus.RUNNING, timeout=60, what="the claim")
+    job = _export_running(viewer_client, acme)
     os.kill(worker.process.pid, signal.SIGTERM)  # what systemd or Kubernetes sends first
     assert worker.process.wait(timeout=120) == 0
     job.refresh_from_db()

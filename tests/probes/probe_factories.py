@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-
 from probes.egress import parse_allow_list
 from probes.models import Endpoint, ProbeRun
 from probes.services.runs import RunRequest, probe_start
+from tests.factories import wait_for
+
+__all__ = ["allow_loopback", "finished_run", "make_endpoint", "run_status", "start", "wait_for"]
 
 LOOPBACK = "127.0.0.0/8"
 
@@ -32,18 +32,6 @@ def start(endpoint: Endpoint, by=None, **load: object) -> ProbeRun:
     )
     values.update(load)
     return probe_start(endpoint=endpoint, request=RunRequest(**values), by=by)
-
-
-def wait_for(condition: Callable[[], object], *, timeout: float = 30.0, what: str = "") -> object:
-    """Poll until ``condition()`` is truthy; fail the test with ``what`` after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what or condition}")
-        time.sleep(0.05)
 
 
 def run_status(run: ProbeRun) -> str:
