@@ -12,6 +12,7 @@ half-written file behind.
 from __future__ import annotations
 
 import logging
+import os
 from datetime import timedelta
 from functools import partial
 from pathlib import Path
@@ -81,7 +82,8 @@ def export_job_run(*, job_id: int, worker: str) -> bool:
         return False
     job = ExportJob.objects.select_related("team").get(pk=job_id)
     relative, target = _file_path(job)
-    partial_file = target.with_name(f"{target.name}.{job.worker.split()[-1]}.part")
+    # Named per process: a slow worker that lost the job never writes over its successor's.
+    partial_file = target.with_name(f"{target.name}.{os.getpid()}.part")
     try:
         decisions = list(
             Decision.objects.filter(team=job.team)
