@@ -1,22 +1,12 @@
 """ExportJob takes the shared job shape (decisions.jobs.Job).
 
 started/finished become started_at/finished_at (renamed, so existing rows keep
-their times), "done" becomes "succeeded", and the claim's worker and heartbeat
-are added.
+their times) and the claim's worker and heartbeat are added; 0003 renames the
+status "done" to "succeeded". The data change has a migration of its own:
+PostgreSQL refuses to ALTER a table in the transaction that updated its rows.
 """
 
 from django.db import migrations, models
-
-
-def done_to_succeeded(apps, schema_editor):
-    ExportJob = apps.get_model("decisions", "ExportJob")
-    ExportJob.objects.filter(status="done").update(status="succeeded")
-
-
-def succeeded_to_done(apps, schema_editor):
-    ExportJob = apps.get_model("decisions", "ExportJob")
-    ExportJob.objects.filter(status="succeeded").update(status="done")
-    ExportJob.objects.filter(status__in=["cancelled", "interrupted"]).update(status="failed")
 
 
 class Migration(migrations.Migration):
@@ -42,7 +32,6 @@ class Migration(migrations.Migration):
             name="progress",
             field=models.FloatField(default=0, help_text="Percent done, 0-100."),
         ),
-        migrations.RunPython(done_to_succeeded, succeeded_to_done),
         migrations.AlterField(
             model_name="exportjob",
             name="status",

@@ -12,7 +12,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("probes", "0001_initial"),
-        ("decisions", "0002_exportjob_job_shape"),
+        ("decisions", "0003_exportjob_status_succeeded"),
     ]
 
     operations = [

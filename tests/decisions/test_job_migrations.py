@@ -9,7 +9,7 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
 BEFORE = [("decisions", "0001_initial"), ("probes", "0001_initial")]
-AFTER = [("decisions", "0002_exportjob_job_shape"), ("probes", "0002_job_shape")]
+AFTER = [("decisions", "0003_exportjob_status_succeeded"), ("probes", "0002_job_shape")]
 STARTED = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
 FINISHED = datetime(2026, 3, 1, 9, 31, tzinfo=UTC)
 
