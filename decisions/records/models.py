@@ -5,7 +5,9 @@ from django.db import models
 from django.urls import reverse
 from django.utils.text import slugify
 
-__all__ = ["Decision", "DecisionChange", "DecisionStatus", "ExportJob", "ExportJobStatus"]
+from decisions.jobs import Job
+
+__all__ = ["Decision", "DecisionChange", "DecisionStatus", "ExportJob"]
 
 
 class DecisionStatus(models.TextChoices):
@@ -123,39 +125,21 @@ class DecisionChange(models.Model):
         return f"{self.decision.label} {self.action} at {self.at:%Y-%m-%d %H:%M}"
 
 
-class ExportJobStatus(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    RUNNING = "running", "Running"
-    DONE = "done", "Done"
-    FAILED = "failed", "Failed"
-
-
-class ExportJob(models.Model):
-    """A whole-log PDF built by a Celery worker; the row holds its state and progress."""
+class ExportJob(Job):
+    """A whole-log export built by a Celery worker; the row holds its state and progress."""
 
     team = models.ForeignKey("decisions.Team", on_delete=models.CASCADE, related_name="exports")
     kind = models.CharField(max_length=20, default="log-pdf")
-    status = models.CharField(
-        max_length=20, choices=ExportJobStatus.choices, default=ExportJobStatus.QUEUED
-    )
-    progress = models.PositiveSmallIntegerField(default=0, help_text="Percent done, 0-100.")
     total = models.PositiveIntegerField(default=0, help_text="Records to render.")
     done = models.PositiveIntegerField(default=0, help_text="Records rendered so far.")
-    error = models.TextField(blank=True)
     file = models.CharField(max_length=300, blank=True, help_text="Path under MEDIA_ROOT.")
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
-    created = models.DateTimeField(auto_now_add=True)
-    started = models.DateTimeField(null=True, blank=True)
-    finished = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created", "-pk"]
+        indexes = [models.Index(fields=["status"])]
 
     def __str__(self) -> str:
-        return f"{self.kind} for {self.team} ({self.status}, {self.progress}%)"
-
-    @property
-    def is_finished(self) -> bool:
-        return self.status in {ExportJobStatus.DONE, ExportJobStatus.FAILED}
+        return f"{self.kind} for {self.team} ({self.status}, {self.progress:.0f}%)"

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import graphviz
 from django.db.models import Q, QuerySet
 
-from decisions.models import Decision, DecisionChange, DecisionStatus, ExportJob, Team, UseCase
+from decisions.models import Decision, DecisionChange, DecisionStatus, Team, UseCase
 from patterns.diagrams import (
     DiagramError,
     pattern_diagram,
@@ -181,7 +181,3 @@ def supersede_graph_svg(*, team: Team) -> str | None:
     except DiagramError as exc:
         log.warning("No supersede graph for %s: %s", team, exc)
         return None
-
-
-def export_job_for(*, team: Team, pk: int) -> ExportJob:
-    return ExportJob.objects.get(team=team, pk=pk)

@@ -309,7 +309,7 @@ def adr_export_job(request: HttpRequest, team_slug: str, pk: int) -> HttpRespons
     context = {"team": team, "membership": request.membership, "job": job}
     if request.htmx:
         response = render(request, "decisions/records/adr_export_job.html#job-status", context)
-        return HttpResponseStopPolling(response.content) if job.is_finished else response
+        return response if job.is_active else HttpResponseStopPolling(response.content)
     return render(request, "decisions/records/adr_export_job.html", context)
 
 

@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import trigger_client_event
 
+from decisions.evidence import usecase_evidence
 from decisions.models import Membership, Role, UseCase
 from decisions.teams.access import get_team_object_or_404, team_membership
 from decisions.usecases.forms import (
@@ -62,6 +63,7 @@ def usecase_detail(request: HttpRequest, team_slug: str, pk: int) -> HttpRespons
         pk=pk,
     )
     snapshot = use_case.latest_snapshot
+    hops = list(use_case.hops.all())
     return render(
         request,
         "decisions/usecases/usecase_detail.html",
@@ -69,7 +71,8 @@ def usecase_detail(request: HttpRequest, team_slug: str, pk: int) -> HttpRespons
             "team": use_case.team,
             "membership": request.membership,
             "use_case": use_case,
-            "hops": list(use_case.hops.all()),
+            "hops": hops,
+            "evidence_rows": usecase_evidence(team=use_case.team, use_case=use_case, hops=hops),
             "snapshot": snapshot,
             "recommendation": snapshot.output if snapshot else None,
             "snapshots": use_case.snapshots.all()[:10],

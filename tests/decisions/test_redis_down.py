@@ -13,7 +13,8 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from decisions.models import Comment, Decision, ExportJob, ExportJobStatus, UseCase, Vote
+from decisions.jobs import JobStatus
+from decisions.models import Comment, Decision, ExportJob, UseCase, Vote
 from tests.decisions.adr_support import drafted, order_use_case
 from tests.decisions.review_support import make_session
 from tests.probes.servers import free_port
@@ -172,7 +173,7 @@ def test_the_log_export_says_the_queue_is_unavailable(viewer_client, acme, redis
     response = viewer_client.post(reverse("adr-log-pdf", args=["acme"]), follow=True)
     assert response.status_code == 200
     assert "The task queue (Redis) cannot be reached" in response.content.decode()
-    assert ExportJob.objects.get(team=acme).status == ExportJobStatus.FAILED
+    assert ExportJob.objects.get(team=acme).status == JobStatus.FAILED
 
 
 def test_health_says_redis_is_down(redis_down):
