@@ -9,6 +9,7 @@ import graphviz
 from django.db.models import Q, QuerySet
 
 from decisions.models import Decision, DecisionChange, DecisionStatus, ExportJob, Team, UseCase
+from decisions.records.imports.lint import LintRecord, lint_records
 from patterns.diagrams import (
     DiagramError,
     pattern_diagram,
@@ -221,6 +222,29 @@ def supersede_graph_svg(*, team: Team) -> str | None:
     except DiagramError as exc:
         log.warning("No supersede graph for %s: %s", team, exc)
         return None
+
+
+def decision_log_problems(*, team: Team) -> list[str]:
+    """``lint_adrs``' checks on the team's records (those the database cannot rule out)."""
+    decisions = list(
+        Decision.objects.filter(team=team)
+        .select_related("superseded_by")
+        .prefetch_related("supersedes", "links_out__target")
+    )
+    records = [
+        LintRecord(
+            name=d.label,
+            number=d.number,
+            title=d.title,
+            date=d.date,
+            status=d.status,
+            superseded_by=[d.superseded_by.label] if d.superseded_by else [],
+            supersedes=[old.label for old in d.supersedes.all()],
+            links=[(link.kind, "out", link.target.label) for link in d.links_out.all()],
+        )
+        for d in decisions
+    ]
+    return lint_records(records)
 
 
 def export_job_for(*, team: Team, pk: int) -> ExportJob:

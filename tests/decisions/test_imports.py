@@ -134,7 +134,7 @@ def test_a_madr_export_imported_into_an_empty_team_exports_the_same_files(acme, 
         b"\n## Diagram\n\n![Pattern diagram](diagrams/" in t for t in markdown(first).values()
     )
     assert markdown(second) == {
-        name: text.split(b"\n## Diagram\n")[0] + b"\n" for name, text in markdown(first).items()
+        name: text.split(b"\n\n## Diagram\n")[0] + b"\n" for name, text in markdown(first).items()
     }
     again = by_number(empty)
     assert again[1].status == S.SUPERSEDED and again[1].superseded_by == again[2]
