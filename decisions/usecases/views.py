@@ -118,9 +118,7 @@ def usecase_preview(request: HttpRequest, team_slug: str) -> HttpResponse:
     panel = _panel()
     if use_case_input is not None:
         panel = _panel(*use_case_recommend(team=membership.team, use_case_input=use_case_input))
-    return render(
-        request, "decisions/usecases/_recommendation.html", {**panel, "problems": problems}
-    )
+    return render(request, "decisions/usecases/_recommendation.html", {**panel, "problems": problems})
 
 
 @login_required
