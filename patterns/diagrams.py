@@ -16,8 +16,8 @@ label. The package then quotes it and escapes every double quote, so
 The builders also record what they draw (nodes, edges, clusters) in a ``DiagramModel``,
 so ``pattern_mermaid`` writes the same graph as a Mermaid flowchart for Markdown that
 GitHub, GitLab and docs sites draw. Mermaid labels are quoted and every character that
-means something to Mermaid, HTML or a Markdown fence (quotes, ``#``, brackets, ``<``,
-``>``, ``&``, ``|``, backticks, ``;``) is written as a Mermaid entity code (``#34;``), so
+means something to Mermaid, HTML or a Markdown fence (quotes, ``#``, ``%``, brackets,
+``<``, ``>``, ``&``, ``|``, backticks, ``;``) is written as a Mermaid entity code (``#34;``), so
 a name cannot close its label, add statements, or end the code block.
 """
 
@@ -333,7 +333,7 @@ def pattern_mermaid(
     return mermaid_flowchart(_build(use_case, pattern, recommendation).model)
 
 
-_MERMAID_SPECIAL = re.compile(r"[\"#&<>|`;\[\]{}()\\]")
+_MERMAID_SPECIAL = re.compile(r"[\"#%&<>|`;\[\]{}()\\]")
 _MERMAID_SHAPES = {
     "caller": ('(["', '"])'),
     "service": ('["', '"]'),

@@ -106,6 +106,18 @@ def test_images_the_records_show_are_stored_with_them_and_svg_is_sanitised(acme,
     assert d[2].attachments.count() == 0
 
 
+def test_an_image_whose_bytes_are_not_its_type_is_left_out_and_listed(acme, tmp_path):
+    record = "# 1. Show a picture\n\nDate: 2024-01-01\n\n## Status\n\nAccepted\n\n## Context\n\n"
+    (tmp_path / "0001-show-a-picture.md").write_text(record + "![x](fake.png)\n![y](gone.png)\n")
+    (tmp_path / "fake.png").write_bytes(b"<html><script>alert(1)</script></html>")
+    result = import_adrs(team=acme, files=files_from_folder(tmp_path), by=None)
+    assert result.plan.warnings == [
+        "0001-show-a-picture.md: image fake.png: its bytes are not a PNG image; left out.",
+        "0001-show-a-picture.md: image gone.png is not in the files; left out.",
+    ]
+    assert not by_number(acme)[1].attachments.exists()
+
+
 def test_a_typed_link_in_more_information_and_markdown_structure_survive(acme):
     import_adrs(team=acme, files=files_from_folder(MADR_LOG), by=None)
     d = by_number(acme)

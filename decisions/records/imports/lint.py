@@ -8,8 +8,8 @@ Pure: records in, problems out. A record is described by what its file says
 * a supersede link written at one end only (MADR, adr-tools and Archway write both);
 * a record marked superseded that names no replacement;
 * a record without a date or a title;
-* an accepted record that amends, depends on or relates to a superseded or rejected
-  record, as if that one were still in force.
+* an accepted record that amends or depends on a superseded or rejected record, as if
+  that one were still in force ("relates to" claims nothing about the other record).
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ from pathlib import PurePosixPath
 
 from decisions.records.imports.parse import ParsedAdr, reference_key
 
-LINK_WORDS = {"amends": "amends", "relates-to": "relates to", "depends-on": "depends on"}
+# Typed links that rely on their target being in force.
+RELYING_LINKS = {"amends": "amends", "depends-on": "depends on"}
 
 
 @dataclass
@@ -105,11 +106,12 @@ def lint_records(records: Iterable[LintRecord]) -> list[str]:
                 problems.append(f"{record.name}: link to {reference.strip()} points at no record.")
             elif (
                 direction == "out"
+                and kind in RELYING_LINKS
                 and record.status == "accepted"
                 and other.status in ("superseded", "rejected")
             ):
                 problems.append(
-                    f"{record.name}: accepted, but {LINK_WORDS.get(kind, kind)} {other.name}, "
+                    f"{record.name}: accepted, but {RELYING_LINKS[kind]} {other.name}, "
                     f"which is {other.status}."
                 )
     return problems
