@@ -114,6 +114,7 @@ class ImportOptionsForm(forms.Form):
         label="Status for records that have none",
         choices=DecisionStatus.choices,
         initial=DecisionStatus.ACCEPTED,
+        required=False,
         help_text="A record kept in a repository's log is normally in force. Only a "
         "facilitator's import stores records as accepted or later; a member's stores "
         "proposals.",
@@ -123,6 +124,9 @@ class ImportOptionsForm(forms.Form):
         required=False,
         help_text="Supersede and typed links follow the new numbers.",
     )
+
+    def clean_missing_status(self) -> str:
+        return self.cleaned_data.get("missing_status") or DecisionStatus.ACCEPTED
 
 
 class ImportConfirmForm(ImportOptionsForm):

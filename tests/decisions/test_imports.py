@@ -197,7 +197,13 @@ def test_the_import_page_takes_a_zip(member_client, acme):
             archive.writestr(f"docs/decisions/{path.name}", path.read_text())
     buffer.name = "adrs.zip"
     buffer.seek(0)
-    response = member_client.post("/t/acme/decisions/import/", {"archive": buffer}, follow=True)
+    preview = member_client.post("/t/acme/decisions/import/", {"archive": buffer})
+    assert preview.status_code == 200
+    assert not Decision.objects.filter(team=acme).exists()
+    token = preview.context["confirm"]["token"].value()
+    response = member_client.post(
+        "/t/acme/decisions/import/", {"token": token, "action": "import"}, follow=True
+    )
     assert "Imported 2 records (2 madr4)." in response.content.decode()
     assert Decision.objects.filter(team=acme).count() == 2
 
