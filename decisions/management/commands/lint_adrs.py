@@ -57,5 +57,6 @@ class Command(BaseCommand):
         for problem in problems:
             self.stdout.write(problem)
         if problems:
-            raise CommandError(f"{len(problems)} problems in {len(records)} records.", returncode=1)
+            count = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
+            raise CommandError(f"{count} in {len(records)} records.", returncode=1)
         self.stdout.write(f"{len(records)} records, no problems.")

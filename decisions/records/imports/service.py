@@ -340,8 +340,8 @@ def _plan_numbers(team: Team, plan: ImportPlan, renumber: bool) -> None:
     if plan.clashes:
         numbers = ", ".join(f"ADR-{n:04d}" for n in plan.clashes)
         plan.problems.append(
-            f"team {team.slug} already has {numbers}; choose to renumber the incoming records "
-            f"after ADR-{highest:04d}, or nothing is imported."
+            f"team {team.slug} already has {numbers}; renumber the incoming records after "
+            f"ADR-{highest:04d} (--renumber, or the choice in the preview), or nothing is imported."
         )
     next_number = max([highest, *seen]) + 1
     for record in ordered:
