@@ -7,6 +7,7 @@ facilitators accept, reject and deprecate. Outside the team every URL is a 404.
 from __future__ import annotations
 
 import copy
+import datetime
 import logging
 import uuid
 from pathlib import PurePosixPath
@@ -18,6 +19,7 @@ from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseStopPolling
@@ -355,6 +357,8 @@ def adr_export_job_download(request: HttpRequest, team_slug: str, pk: int) -> Fi
 # The zip being previewed waits in storage under a random token kept in the person's
 # session, so the import that follows the preview stores exactly what was shown.
 STAGED_IMPORTS = "adr-import-previews"
+# Previews nobody imported are removed by the next upload once they are this old.
+STAGED_MAX_AGE = datetime.timedelta(days=1)
 
 
 def _session_key(team: Team) -> str:
@@ -369,6 +373,18 @@ def _drop_staged(request: HttpRequest, team: Team) -> None:
     token = request.session.pop(_session_key(team), None)
     if token:
         default_storage.delete(_staged_path(token))
+
+
+def _drop_stale_staged() -> None:
+    try:
+        _, names = default_storage.listdir(STAGED_IMPORTS)
+    except FileNotFoundError:
+        return
+    cutoff = timezone.now() - STAGED_MAX_AGE
+    for name in names:
+        path = f"{STAGED_IMPORTS}/{name}"
+        if default_storage.get_modified_time(path) < cutoff:
+            default_storage.delete(path)
 
 
 def _import_context(membership: Membership, **extra: object) -> dict:
@@ -413,6 +429,7 @@ def adr_import(request: HttpRequest, team_slug: str) -> HttpResponse:
             )
         data = form.cleaned_data["archive"].read()
         _drop_staged(request, team)
+        _drop_stale_staged()
         token = uuid.uuid4().hex
         default_storage.save(_staged_path(token), ContentFile(data))
         request.session[_session_key(team)] = token

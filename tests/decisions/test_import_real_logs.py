@@ -5,6 +5,8 @@ stored files served safely, and the round trip import -> export -> import."""
 from __future__ import annotations
 
 import io
+import os
+import time
 import zipfile
 from pathlib import Path
 
@@ -388,3 +390,16 @@ def test_the_pdf_shows_the_records_image_and_fetches_nothing_else(acme):
 def test_a_bad_source_status_choice_is_refused(acme):
     with pytest.raises(ImportProblem, match="not an ADR status"):
         plan_import(team=acme, files=files_from_folder(MADR_LOG), missing_status="maybe")
+
+
+def test_previews_nobody_imported_are_removed_by_a_later_upload(owner_client, acme, media):
+    staged = media / "adr-import-previews"
+    staged.mkdir(parents=True)
+    (staged / f"{'a' * 32}.zip").write_bytes(b"old")
+    (staged / f"{'b' * 32}.zip").write_bytes(b"recent")
+    two_days_ago = time.time() - 2 * 24 * 3600
+    os.utime(staged / f"{'a' * 32}.zip", (two_days_ago, two_days_ago))
+    owner_client.post("/t/acme/decisions/import/", {"archive": zipped(ADR_TOOLS)})
+    names = sorted(p.name for p in staged.iterdir())
+    assert f"{'a' * 32}.zip" not in names and f"{'b' * 32}.zip" in names
+    assert len(names) == 2  # the recent one and this upload's

@@ -6,8 +6,6 @@ PATH: a folder or a .zip of ADR files. ``--dry-run`` prints what each file would
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from django.core.management.base import BaseCommand, CommandError
 
 from decisions.management.commands._adr_common import team_or_fail
@@ -15,8 +13,7 @@ from decisions.models import DecisionStatus
 from decisions.records.imports.service import (
     ImportPlan,
     ImportProblem,
-    files_from_folder,
-    files_from_zip,
+    files_from_path,
     import_adrs,
     plan_import,
 )
@@ -48,15 +45,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, team: str, path: str, dry_run: bool, renumber: bool, **options) -> None:
         found = team_or_fail(team)
-        source = Path(path)
         choices = {"missing_status": options["status"], "renumber": renumber}
         try:
-            if source.is_file() and source.suffix == ".zip":
-                files = files_from_zip(source.read_bytes())
-            elif source.exists():
-                files = files_from_folder(source)
-            else:
-                raise ImportProblem(f"{path}: no such file or folder.")
+            files = files_from_path(path)
             if dry_run:
                 plan = plan_import(team=found, files=files, **choices)
                 self._show(plan)
@@ -69,8 +60,6 @@ class Command(BaseCommand):
             raise CommandError(
                 f"{exc} (team {found.slug}; nothing was imported)", returncode=2
             ) from None
-        except OSError as exc:
-            raise CommandError(f"{path}: cannot be read ({exc.strerror}).", returncode=2) from None
         formats = ", ".join(f"{n} {fmt}" for fmt, n in sorted(result.formats.items()))
         self.stdout.write(f"Imported {len(result.created)} records into {found.slug} ({formats}).")
         for line in result.plan.statuses_chosen:

@@ -12,12 +12,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from decisions.records.imports.lint import LintRecord, lint_records
 from decisions.records.imports.parse import ParseError, is_record_name, parse_adr
-from decisions.records.imports.service import (
-    SKIP_NAMES,
-    ImportProblem,
-    files_from_folder,
-    files_from_zip,
-)
+from decisions.records.imports.service import SKIP_NAMES, ImportProblem, files_from_path
 
 
 class Command(BaseCommand):
@@ -31,18 +26,10 @@ class Command(BaseCommand):
         parser.add_argument("path", help="A folder of Markdown files or a .zip of them.")
 
     def handle(self, *args, path: str, **options) -> None:
-        source = Path(path)
         try:
-            if source.is_file() and source.suffix == ".zip":
-                files = files_from_zip(source.read_bytes())
-            elif source.is_dir():
-                files = files_from_folder(source)
-            else:
-                raise ImportProblem(f"{path}: no such file or folder.")
+            files = files_from_path(path)
         except ImportProblem as exc:
             raise CommandError(str(exc), returncode=2) from None
-        except OSError as exc:
-            raise CommandError(f"{path}: cannot be read ({exc.strerror}).", returncode=2) from None
         records, problems = [], []
         for name in sorted(files.texts):
             if Path(name).name.lower() in SKIP_NAMES or not is_record_name(name):

@@ -237,6 +237,21 @@ def _read_entry(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: str, limi
     return raw
 
 
+def files_from_path(path: str) -> ImportSource:
+    """A .zip file or a folder named on the command line."""
+    source = Path(path)
+    try:
+        if source.is_file() and source.suffix.lower() != ".zip":
+            raise ImportProblem(f"{path}: not a folder or a .zip file.")
+        if source.is_file():
+            return files_from_zip(source.read_bytes())
+        if source.is_dir():
+            return files_from_folder(source)
+    except OSError as exc:
+        raise ImportProblem(f"{path}: cannot be read ({exc.strerror}).") from None
+    raise ImportProblem(f"{path}: no such file or folder.")
+
+
 def files_from_folder(folder: Path) -> ImportSource:
     if not folder.is_dir():
         raise ImportProblem(f"{folder}: not a folder.")
@@ -370,19 +385,22 @@ def _plan_links(plan: ImportPlan) -> None:
     for record in plan.records:
         by_number.setdefault(str(record.number), record)
 
-    def find(reference: str) -> PlannedRecord | None:
+    def find(record: PlannedRecord, reference: str) -> PlannedRecord | None:
         kind, key = reference_key(reference)
-        return (by_file if kind == "file" else by_number).get(key)
+        other = (by_file if kind == "file" else by_number).get(key)
+        if other is None or other is record:
+            plan.warnings.append(
+                f"{record.adr.filename}: link not found, left out: {reference.strip()}"
+            )
+            return None
+        return other
 
     for record in plan.records:
         adr = record.adr
         pairs = [(ref, "by") for ref in adr.superseded_by] + [(ref, "of") for ref in adr.supersedes]
         for reference, direction in pairs:
-            other = find(reference)
-            if other is None or other is record:
-                plan.warnings.append(
-                    f"{adr.filename}: link not found, left out: {reference.strip()}"
-                )
+            other = find(record, reference)
+            if other is None:
                 continue
             old, new = (record, other) if direction == "by" else (other, record)
             if old.superseded_by is not None and old.superseded_by is not new:
@@ -393,11 +411,8 @@ def _plan_links(plan: ImportPlan) -> None:
                 continue
             old.superseded_by = new
         for kind, direction, reference in adr.links:
-            other = find(reference)
-            if other is None or other is record:
-                plan.warnings.append(
-                    f"{adr.filename}: link not found, left out: {reference.strip()}"
-                )
+            other = find(record, reference)
+            if other is None:
                 continue
             source, target = (record, other) if direction == "out" else (other, record)
             if kind == DecisionLinkKind.RELATES_TO and (kind, source) in target.links:
