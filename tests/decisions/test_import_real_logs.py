@@ -403,3 +403,29 @@ def test_previews_nobody_imported_are_removed_by_a_later_upload(owner_client, ac
     names = sorted(p.name for p in staged.iterdir())
     assert f"{'a' * 32}.zip" not in names and f"{'b' * 32}.zip" in names
     assert len(names) == 2  # the recent one and this upload's
+
+
+def test_supersede_links_that_go_round_in_a_circle_are_left_out(acme, tmp_path):
+    for number, other in ((1, 2), (2, 1)):
+        (tmp_path / f"000{number}-r.md").write_text(
+            f"# {number}. R{number}\n\nDate: 2024-01-01\n\n## Status\n\n"
+            f"Superseded by [{other}. R](000{other}-r.md)\n"
+        )
+    result = import_adrs(team=acme, files=files_from_folder(tmp_path), by=None)
+    d = by_number(acme)
+    assert d[1].superseded_by == d[2] and d[2].superseded_by is None
+    assert result.plan.warnings == [
+        "0002-r.md: superseded by ADR-0001, which is itself replaced by ADR-0002; "
+        "the link is left out."
+    ]
+
+
+def test_an_image_with_a_very_long_name_is_left_out(acme, tmp_path):
+    name = "d/" * 120 + "x.png"
+    (tmp_path / "0001-r.md").write_text(
+        f"# 1. R\n\nDate: 2024-01-01\n\n## Context\n\n![x]({name})\n"
+    )
+    result = import_adrs(team=acme, files=files_from_folder(tmp_path), by=None)
+    assert result.plan.warnings == [
+        f"0001-r.md: image {name[:200]}: a name longer than 200; left out."
+    ]

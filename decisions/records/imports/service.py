@@ -59,6 +59,7 @@ MAX_FILES = 2000  # entries in a zip or files in a folder, of any kind
 MAX_FILE_BYTES = 1_000_000  # one Markdown file
 MAX_IMAGE_BYTES = 5_000_000
 MAX_TOTAL_BYTES = 50_000_000
+MAX_IMAGE_NAME = 200  # characters of an image's path, as the record links it
 MAX_RATIO = 200  # inflated size / compressed size, per entry
 SKIP_NAMES = {"readme.md", "index.md", "template.md", "adr-template.md", "_sidebar.md"}
 S = DecisionStatus
@@ -403,6 +404,12 @@ def _plan_links(plan: ImportPlan) -> None:
             if other is None:
                 continue
             old, new = (record, other) if direction == "by" else (other, record)
+            if _replaced_by(new, old):
+                plan.warnings.append(
+                    f"{old.adr.filename}: superseded by {new.label}, which is itself replaced "
+                    f"by {old.label}; the link is left out."
+                )
+                continue
             if old.superseded_by is not None and old.superseded_by is not new:
                 plan.warnings.append(
                     f"{old.adr.filename}: superseded by both {old.superseded_by.label} and "
@@ -433,6 +440,17 @@ def _plan_links(plan: ImportPlan) -> None:
                 )
 
 
+def _replaced_by(record: PlannedRecord, other: PlannedRecord) -> bool:
+    """Whether following ``record``'s supersede links reaches ``other`` (a cycle)."""
+    seen = set()
+    while record is not None and id(record) not in seen:
+        if record is other:
+            return True
+        seen.add(id(record))
+        record = record.superseded_by
+    return False
+
+
 def _plan_images(plan: ImportPlan, source: ImportSource) -> None:
     for record in plan.records:
         folder = posixpath.dirname(record.adr.filename)
@@ -441,6 +459,9 @@ def _plan_images(plan: ImportPlan, source: ImportSource) -> None:
             where = f"{record.adr.filename}: image {target[:200]}"
             if name.startswith("../") or name in ("..", ".") or "\\" in name:
                 plan.warnings.append(f"{where} is outside the record's folder; left out.")
+                continue
+            if len(name) > MAX_IMAGE_NAME:
+                plan.warnings.append(f"{where}: a name longer than {MAX_IMAGE_NAME}; left out.")
                 continue
             data = source.images.get(posixpath.normpath(posixpath.join(folder, name)))
             if data is None:
