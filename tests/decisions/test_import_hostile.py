@@ -153,6 +153,13 @@ def _zip_with_unknown_method() -> bytes:
     return bytes(data)
 
 
+def _zip_with_a_nameless_entry() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(zipfile.ZipInfo(""), b"x")
+    return buffer.getvalue()
+
+
 @pytest.mark.parametrize(
     ("data", "message"),
     [
@@ -160,6 +167,7 @@ def _zip_with_unknown_method() -> bytes:
         (_deflated_zip_with_corrupt_data(), "0001-a.md: damaged in the zip"),
         (_zip_with_unknown_method(), "0001-a.md: compressed with a method Archway cannot read"),
         (b"PK\x03\x04" + b"\x00" * 40, "not a zip file"),
+        (_zip_with_a_nameless_entry(), "an entry without a name"),
         (zip_of({"0001-a.md": GOOD.encode()})[:-30], "not a zip file"),
     ],
 )

@@ -187,6 +187,8 @@ def files_from_zip(data: bytes) -> ImportSource:
     source = ImportSource()
     wanted: list[tuple[zipfile.ZipInfo, str, str]] = []
     for info in infos:
+        if not info.filename:
+            raise ImportProblem("The zip has an entry without a name; the zip is damaged.")
         if info.is_dir():
             continue
         path = _safe_path(info.filename)
