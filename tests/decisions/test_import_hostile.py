@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from decisions.models import Decision, DecisionStatus
+from decisions.records.imports.images import ImageProblem, checked_image
 from decisions.records.imports.parse import (
     MAX_FIELD_CHARS,
     MAX_TITLE_CHARS,
@@ -335,3 +336,34 @@ def test_the_import_page_answers_any_zip_with_a_preview_or_a_400(member_client, 
     )
     assert response.status_code in (200, 400)
     assert not Decision.objects.filter(team=acme).exists()
+
+
+SVG_PARTS = st.sampled_from(
+    [
+        '<svg xmlns="http://www.w3.org/2000/svg">', "</svg>", "<script>alert(1)</script>",
+        '<rect onload="x()" width="1"/>', '<use href="https://evil.example/#a"/>',
+        '<image href="data:x"/>', "<!DOCTYPE svg>", '<!ENTITY a "b">', "&a;", "<g>", "</g>",
+        '<text style="fill:url(https://evil.example/x)">t</text>', "<", ">", "&", "\x00",
+        '<foreignObject><div xmlns="http://www.w3.org/1999/xhtml"/></foreignObject>',
+    ]
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    name=st.sampled_from(["a.svg", "a.png", "a.jpg", "a.gif", "a.webp", "a.txt"]),
+    data=st.one_of(
+        st.binary(max_size=200), st.lists(SVG_PARTS, max_size=12).map("".join).map(str.encode)
+    ),
+)
+def test_any_image_bytes_are_kept_checked_or_refused_with_a_reason(name, data):
+    try:
+        stored, content_type = checked_image(name, data)
+    except ImageProblem as exc:
+        assert str(exc)
+        return
+    if content_type == "image/svg+xml":
+        for hostile in (b"script", b"onload", b"evil.example", b"foreignObject", b"ENTITY"):
+            assert hostile not in stored
+    else:
+        assert stored == data
