@@ -22,5 +22,6 @@ urlpatterns = [
     path("decisions/<int:number>/export.md", views.adr_export_md, name="adr-export-md"),
     path("decisions/<int:number>/export.pdf", views.adr_export_pdf, name="adr-export-pdf"),
     path("decisions/<int:number>/diagram.svg", views.adr_diagram, name="adr-diagram"),
+    path("decisions/<int:number>/files/<path:name>", views.adr_file, name="adr-file"),
     path("usecases/<int:pk>/draft-adr/", views.adr_draft, name="adr-draft"),
 ]

@@ -7,14 +7,19 @@ facilitators accept, reject and deprecate. Outside the team every URL is a 404.
 from __future__ import annotations
 
 import copy
+import datetime
 import logging
+import uuid
+from pathlib import PurePosixPath
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db import transaction
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseStopPolling
@@ -26,13 +31,26 @@ from decisions.records.exports.madr import to_madr
 from decisions.records.exports.nygard import to_nygard
 from decisions.records.exports.pdf import adr_pdf, record_context
 from decisions.records.exports.zip import log_zip
-from decisions.records.forms import DecisionForm, ImportForm, NewDecisionForm, TransitionForm
-from decisions.records.imports.service import ImportProblem, files_from_zip, import_adrs
+from decisions.records.forms import (
+    DecisionForm,
+    ImportConfirmForm,
+    ImportForm,
+    NewDecisionForm,
+    TransitionForm,
+)
+from decisions.records.imports.service import (
+    ImportProblem,
+    files_from_zip,
+    import_adrs,
+    plan_import,
+)
 from decisions.records.selectors import (
+    decision_diagram_mermaid,
     decision_diagram_svg,
     decision_get,
     decision_history,
     decision_list,
+    decision_log_problems,
     decision_patterns,
     supersede_graph_svg,
 )
@@ -80,7 +98,9 @@ def adr_list(request: HttpRequest, team_slug: str) -> HttpResponse:
     context = {
         "team": team,
         "membership": membership,
-        "decisions": decision_list(team=team, **filters),
+        "decisions": decision_list(team=team, **filters).prefetch_related(
+            "links_out__target", "links_in__source"
+        ),
         "filters": filters,
         "statuses": DecisionStatus.choices,
         "patterns": decision_patterns(team=team),
@@ -90,6 +110,7 @@ def adr_list(request: HttpRequest, team_slug: str) -> HttpResponse:
     if request.htmx and request.htmx.target == "adr-table":
         return render(request, "decisions/records/adr_list.html#adr-table", context)
     context["graph_svg"] = supersede_graph_svg(team=team)
+    context["log_problems"] = decision_log_problems(team=team)
     return render(request, "decisions/records/adr_list.html", context)
 
 
@@ -128,6 +149,7 @@ def _detail_context(membership: Membership, decision: Decision) -> dict:
         "membership": membership,
         "decision": decision,
         "r": record,
+        "attachments": list(decision.attachments.all()),
         "transition_form": TransitionForm(),
         "transitions": _transitions_for(decision),
     }
@@ -245,7 +267,9 @@ def adr_supersede(request: HttpRequest, team_slug: str, number: int) -> HttpResp
 def adr_export_md(request: HttpRequest, team_slug: str, number: int) -> HttpResponse:
     _, decision = _decision_for(request, team_slug, number)
     style = request.GET.get("style", "madr")
-    text = to_nygard(decision) if style == "nygard" else to_madr(decision)
+    mermaid = decision_diagram_mermaid(decision=decision)
+    write = to_nygard if style == "nygard" else to_madr
+    text = write(decision, mermaid=mermaid)
     return _attachment(text, decision.filename, "text/markdown; charset=utf-8")
 
 
@@ -330,29 +354,141 @@ def adr_export_job_download(request: HttpRequest, team_slug: str, pk: int) -> Fi
 
 # --- import ------------------------------------------------------------------------
 
+# The zip being previewed waits in storage under a random token kept in the person's
+# session, so the import that follows the preview stores exactly what was shown.
+STAGED_IMPORTS = "adr-import-previews"
+# Previews nobody imported are removed by the next upload once they are this old.
+STAGED_MAX_AGE = datetime.timedelta(days=1)
+
+
+def _session_key(team: Team) -> str:
+    return f"adr-import-{team.pk}"
+
+
+def _staged_path(token: str) -> str:
+    return f"{STAGED_IMPORTS}/{token}.zip"
+
+
+def _drop_staged(request: HttpRequest, team: Team) -> None:
+    token = request.session.pop(_session_key(team), None)
+    if token:
+        default_storage.delete(_staged_path(token))
+
+
+def _drop_stale_staged() -> None:
+    try:
+        _, names = default_storage.listdir(STAGED_IMPORTS)
+    except FileNotFoundError:
+        return
+    cutoff = timezone.now() - STAGED_MAX_AGE
+    for name in names:
+        path = f"{STAGED_IMPORTS}/{name}"
+        if default_storage.get_modified_time(path) < cutoff:
+            default_storage.delete(path)
+
+
+def _import_context(membership: Membership, **extra: object) -> dict:
+    return {"team": membership.team, "membership": membership, **extra}
+
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def adr_import(request: HttpRequest, team_slug: str) -> HttpResponse:
+    """Upload a zip -> preview what each file becomes -> import exactly that, or nothing."""
     membership = team_membership(request, team_slug, need=Role.MEMBER)
-    form = ImportForm(request.POST or None, request.FILES or None)
-    problem = ""
-    if request.method == "POST" and form.is_valid():
+    team = membership.team
+    if request.method == "GET":
+        return render(
+            request,
+            "decisions/records/adr_import.html",
+            _import_context(membership, form=ImportForm()),
+        )
+    if "token" in request.POST:
+        form = ImportConfirmForm(request.POST)
+        if (
+            not form.is_valid()
+            or request.session.get(_session_key(team)) != form.cleaned_data["token"]
+        ):
+            messages.error(request, "That preview has expired; upload the zip again.")
+            return redirect("adr-import", team_slug=team_slug)
+        token = form.cleaned_data["token"]
         try:
-            files = files_from_zip(form.cleaned_data["archive"].read())
-            with transaction.atomic():
-                result = import_adrs(team=membership.team, files=files, by=request.user)
-        except ImportProblem as exc:
-            problem = str(exc)
+            with default_storage.open(_staged_path(token), "rb") as handle:
+                data = handle.read()
+        except OSError:
+            messages.error(request, "That preview has expired; upload the zip again.")
+            return redirect("adr-import", team_slug=team_slug)
+    else:
+        form = ImportForm(request.POST, request.FILES)
+        if not form.is_valid():
+            return render(
+                request,
+                "decisions/records/adr_import.html",
+                _import_context(membership, form=form),
+                status=400,
+            )
+        data = form.cleaned_data["archive"].read()
+        _drop_staged(request, team)
+        _drop_stale_staged()
+        token = uuid.uuid4().hex
+        default_storage.save(_staged_path(token), ContentFile(data))
+        request.session[_session_key(team)] = token
+    options = {
+        "missing_status": form.cleaned_data["missing_status"],
+        "renumber": form.cleaned_data["renumber"],
+        "may_settle": membership.is_facilitator,
+    }
+    try:
+        files = files_from_zip(data)
+        if form.cleaned_data.get("action") == "import":
+            result = import_adrs(team=team, files=files, by=request.user, **options)
         else:
-            formats = ", ".join(f"{n} {fmt}" for fmt, n in sorted(result.formats.items()))
-            messages.success(request, f"Imported {len(result.created)} records ({formats}).")
-            for link in result.unresolved:
-                messages.warning(request, f"Link not found, left out: {link}")
-            return redirect(reverse("adr-list", args=[team_slug]))
+            plan = plan_import(team=team, files=files, **options)
+    except ImportProblem as exc:
+        _drop_staged(request, team)
+        return render(
+            request,
+            "decisions/records/adr_import.html",
+            _import_context(membership, form=ImportForm(), problem=str(exc)),
+            status=400,
+        )
+    if form.cleaned_data.get("action") == "import":
+        _drop_staged(request, team)
+        formats = ", ".join(f"{n} {fmt}" for fmt, n in sorted(result.formats.items()))
+        messages.success(request, f"Imported {len(result.created)} records ({formats}).")
+        for line in result.plan.statuses_chosen:
+            messages.info(request, line)
+        for warning in result.plan.warnings:
+            messages.warning(request, warning)
+        return redirect(reverse("adr-list", args=[team_slug]))
+    confirm = ImportConfirmForm(initial={**options, "token": token})
     return render(
         request,
         "decisions/records/adr_import.html",
-        {"team": membership.team, "membership": membership, "form": form, "problem": problem},
-        status=400 if request.method == "POST" else 200,
+        _import_context(membership, plan=plan, confirm=confirm),
+        status=400 if plan.problems else 200,
     )
+
+
+# --- files stored with a record -------------------------------------------------------
+
+# A stored file is user content: the browser may not sniff it into another type, and it
+# runs sandboxed with nothing to fetch (an SVG opened on its own cannot run or load).
+FILE_CSP = "sandbox; default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'"
+
+
+@login_required
+@require_GET
+def adr_file(request: HttpRequest, team_slug: str, number: int, name: str) -> FileResponse:
+    _, decision = _decision_for(request, team_slug, number)
+    attachment = decision.attachments.filter(name=name).first()
+    if attachment is None:
+        raise Http404("This record has no such file.")
+    response = FileResponse(
+        attachment.file.open("rb"),
+        content_type=attachment.content_type,
+        filename=PurePosixPath(attachment.name).name,
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = FILE_CSP
+    return response
