@@ -55,6 +55,7 @@ from decisions.records.services import (
 )
 from decisions.teams.access import get_team_object_or_404, team_membership
 
+
 def _decision_for(request: HttpRequest, team_slug: str, number: int, need: str = Role.VIEWER):
     membership = team_membership(request, team_slug, need=need)
     try:

@@ -9,6 +9,15 @@ from django.utils.functional import SimpleLazyObject
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import trigger_client_event
 
+from decisions.editing import (
+    EditConflict,
+    FieldChange,
+    changed_since,
+    edit_base,
+    form_labels,
+    form_values,
+    posted_base,
+)
 from decisions.models import Membership, Role, UseCase
 from decisions.pages import render_page
 from decisions.teams.access import get_team_object_or_404, team_membership
@@ -118,7 +127,9 @@ def usecase_preview(request: HttpRequest, team_slug: str) -> HttpResponse:
     panel = _panel()
     if use_case_input is not None:
         panel = _panel(*use_case_recommend(team=membership.team, use_case_input=use_case_input))
-    return render(request, "decisions/usecases/_recommendation.html", {**panel, "problems": problems})
+    return render(
+        request, "decisions/usecases/_recommendation.html", {**panel, "problems": problems}
+    )
 
 
 @login_required
@@ -158,15 +169,31 @@ def usecase_chain(request: HttpRequest, team_slug: str) -> HttpResponse:
 def _questionnaire(request: HttpRequest, membership: Membership, use_case: UseCase) -> HttpResponse:
     team = membership.team
     validate_url = reverse_lazy("usecase-validate", args=[team.slug])
+    conflict: list[FieldChange] | None = None
+    # The version the person started from; after field errors the page keeps it.
+    base_token = request.POST.get("edit_base") if request.method == "POST" else None
     if request.method == "POST":
         form = UseCaseForm(request.POST, instance=use_case, validate_url=validate_url)
         formset = HopFormSet(request.POST, prefix=HOP_PREFIX)
         if form.is_valid() and formset.is_valid():
+            expected, base = posted_base(request.POST)
             use_case = form.save(commit=False)
             use_case.team = team
-            use_case_save(use_case=use_case, hops=_hops(formset), by=request.user)
-            messages.success(request, f"Saved “{use_case.name}” with its recommendation.")
-            return redirect(use_case)
+            try:
+                use_case_save(
+                    use_case=use_case,
+                    hops=_hops(formset),
+                    by=request.user,
+                    expected_version=expected,
+                )
+            except EditConflict:
+                saved = UseCase.objects.get(pk=use_case.pk)
+                labels = {**form_labels(form), "hops": "Chain of services"}
+                conflict = changed_since(base, use_case_edit_values(saved), labels)
+                use_case, base_token = saved, None
+            else:
+                messages.success(request, f"Saved “{use_case.name}” with its recommendation.")
+                return redirect(use_case)
         use_case_input, problems = _input_from(form, formset)
     else:
         hops = list(use_case.hops.all()) if use_case.pk else []
@@ -191,9 +218,11 @@ def _questionnaire(request: HttpRequest, membership: Membership, use_case: UseCa
         "bound": request.method == "POST",
         **panel,
         "problems": problems,
+        "conflict": conflict,
+        "edit_base": base_token or _edit_base_for(use_case),
     }
     if request.method == "POST":
-        return render(request, FORM_TEMPLATE, context, status=400)
+        return render(request, FORM_TEMPLATE, context, status=409 if conflict is not None else 400)
     # Unbound, the page changes only with the use case and the recommendation for it.
     return render_page(
         request,
@@ -201,6 +230,26 @@ def _questionnaire(request: HttpRequest, membership: Membership, use_case: UseCa
         context,
         depends_on=(team.slug, use_case.pk, use_case.updated, context["recommendation_key"]),
     )
+
+
+def _edit_base_for(use_case: UseCase) -> object:
+    """The page's ``edit_base``, made only when the page is rendered (not from the cache)."""
+    if use_case.pk is None:
+        return ""
+    return SimpleLazyObject(
+        lambda: edit_base(use_case.edit_version, use_case_edit_values(use_case))
+    )
+
+
+def use_case_edit_values(use_case: UseCase) -> dict[str, str]:
+    """The use case's answers and chain as the questionnaire shows them."""
+    values = form_values(UseCaseForm(instance=use_case))
+    values["hops"] = "\n".join(
+        f"{h.service}: p50 {h.p50_ms:g} ms, p99 {h.p99_ms:g} ms"
+        + ("" if h.critical else " (after the answer)")
+        for h in use_case.hops.all()
+    )
+    return values
 
 
 def _panel(answer: dict | None = None, digest: str = "") -> dict[str, object]:
