@@ -58,10 +58,6 @@ def _when(moment) -> str:
     return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M %Z") if moment else "—"
 
 
-def _quote(text: str) -> str:
-    return "\n".join(f"> {line}" if line.strip() else ">" for line in text.splitlines())
-
-
 def minutes_markdown(session: ReviewSession) -> str:
     """The minutes as Markdown, from the rows as they stand."""
     team = session.team
