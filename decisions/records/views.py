@@ -53,6 +53,7 @@ from decisions.records.services import (
     decision_transition,
     decision_update,
 )
+from decisions.search import query_param
 from decisions.teams.access import get_team_object_or_404, team_membership
 
 
@@ -79,9 +80,9 @@ def adr_list(request: HttpRequest, team_slug: str) -> HttpResponse:
     membership = team_membership(request, team_slug)
     team = membership.team
     filters = {
-        "status": request.GET.get("status", ""),
-        "pattern": request.GET.get("pattern", ""),
-        "query": request.GET.get("q", "").strip(),
+        "status": query_param(request, "status"),
+        "pattern": query_param(request, "pattern"),
+        "query": query_param(request, "q"),
     }
     context = {
         "team": team,

@@ -20,6 +20,7 @@ from decisions.editing import (
 )
 from decisions.models import Membership, Role, UseCase
 from decisions.pages import render_page
+from decisions.search import query_param
 from decisions.teams.access import get_team_object_or_404, team_membership
 from decisions.usecases.forms import (
     HOP_PREFIX,
@@ -51,7 +52,7 @@ def team_home(request: HttpRequest, team_slug: str) -> HttpResponse:
 @require_GET
 def usecase_list(request: HttpRequest, team_slug: str) -> HttpResponse:
     membership = team_membership(request, team_slug)
-    query = request.GET.get("q", "").strip()
+    query = query_param(request, "q")
     context = {
         "team": membership.team,
         "membership": membership,
