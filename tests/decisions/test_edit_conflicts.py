@@ -9,8 +9,12 @@ import re
 import pytest
 from django.urls import reverse
 
+from decisions.editing import EditConflict
 from decisions.models import Decision, UseCase
+from decisions.records.services import decision_update
+from decisions.usecases.services import use_case_save
 from tests.decisions.adr_support import drafted
+from tests.decisions.test_review_concurrency import run_together
 from tests.decisions.test_usecase_views import answers
 from tests.factories import make_use_case
 
@@ -114,3 +118,39 @@ def test_the_second_use_case_save_is_refused_with_the_first_change_shown(
     again = html.unescape(EDIT_BASE.search(refused.content.decode())[1])
     assert owner_client.post(path, {**typed, "edit_base": again}).status_code == 302
     assert UseCase.objects.get(pk=use_case.pk).description == "Owner's description"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_simultaneous_saves_from_one_version_let_exactly_one_through(acme, member, owner):
+    """Eight saves, all started from version 0, arrive at once: one is kept, seven are
+    refused, and the record holds the one that was kept."""
+    adr = drafted(acme, member)
+    use_case = make_use_case(acme, name="Checkout")
+    adr_version, case_version = adr.edit_version, use_case.edit_version
+
+    def save_adr(i: int):
+        return lambda: decision_update(
+            decision=adr, data={"title": f"Title {i}"}, by=owner, expected_version=adr_version
+        )
+
+    def save_use_case(i: int):
+        def save():
+            copy = UseCase.objects.get(pk=use_case.pk)
+            copy.description = f"Description {i}"
+            use_case_save(use_case=copy, hops=[], by=owner, expected_version=case_version)
+            return i
+
+        return save
+
+    for actions, reread in (
+        ([save_adr(i) for i in range(8)], lambda: Decision.objects.get(pk=adr.pk)),
+        ([save_use_case(i) for i in range(8)], lambda: UseCase.objects.get(pk=use_case.pk)),
+    ):
+        results = run_together(actions)
+        refused = [r for r in results if isinstance(r, EditConflict)]
+        kept = [r for r in results if not isinstance(r, Exception)]
+        assert (len(kept), len(refused)) == (1, 7), results
+        saved = reread()
+        assert saved.edit_version == 1 + (
+            adr_version if isinstance(saved, Decision) else case_version
+        )
