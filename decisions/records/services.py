@@ -27,6 +27,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from decisions.editing import EditConflict
 from decisions.models import Decision, DecisionChange, DecisionStatus, Team, UseCase
 from decisions.usecases.services import use_case_snapshot
 from patterns.engine import PATTERN_NAMES
@@ -282,9 +283,20 @@ def _lower_first(text: str) -> str:
 
 
 @transaction.atomic
-def decision_update(*, decision: Decision, data: Mapping[str, Any], by: User) -> Decision:
-    """Change a proposal's fields; a settled record is superseded, never edited in place."""
+def decision_update(
+    *,
+    decision: Decision,
+    data: Mapping[str, Any],
+    by: User,
+    expected_version: int | None = None,
+) -> Decision:
+    """Change a proposal's fields; a settled record is superseded, never edited in place.
+
+    ``expected_version``: the ``edit_version`` the editor started from; if someone saved
+    since, ``EditConflict`` is raised and nothing changes."""
     decision = _locked(decision)
+    if expected_version is not None and expected_version != decision.edit_version:
+        raise EditConflict(decision.edit_version)
     if not decision.is_editable:
         if decision.status == S.ACCEPTED:
             raise DecisionError(
@@ -300,6 +312,7 @@ def decision_update(*, decision: Decision, data: Mapping[str, Any], by: User) ->
         raise DecisionError(f"These fields cannot be edited: {', '.join(sorted(unknown))}.")
     diff = _apply(decision, data)
     if diff:
+        decision.edit_version += 1
         decision.save()
         _log(decision, by, "edited", diff)
     return decision

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import copy
 import datetime
-import logging
 import uuid
 from pathlib import PurePosixPath
 
@@ -24,8 +23,17 @@ from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
+from decisions.editing import (
+    EditConflict,
+    FieldChange,
+    changed_since,
+    edit_base,
+    form_labels,
+    form_values,
+    posted_base,
+)
 from decisions.models import Decision, DecisionStatus, ExportJob, Membership, Role, Team, UseCase
-from decisions.pdf import PdfError
+from decisions.pdf import pdf_response
 from decisions.records.exports.jobs import EnqueueError, export_job_path, export_job_start
 from decisions.records.exports.madr import to_madr
 from decisions.records.exports.nygard import to_nygard
@@ -63,9 +71,8 @@ from decisions.records.services import (
     decision_transition,
     decision_update,
 )
+from decisions.search import query_param
 from decisions.teams.access import get_team_object_or_404, team_membership
-
-log = logging.getLogger(__name__)
 
 
 def _decision_for(request: HttpRequest, team_slug: str, number: int, need: str = Role.VIEWER):
@@ -91,9 +98,9 @@ def adr_list(request: HttpRequest, team_slug: str) -> HttpResponse:
     membership = team_membership(request, team_slug)
     team = membership.team
     filters = {
-        "status": request.GET.get("status", ""),
-        "pattern": request.GET.get("pattern", ""),
-        "query": request.GET.get("q", "").strip(),
+        "status": query_param(request, "status"),
+        "pattern": query_param(request, "pattern"),
+        "query": query_param(request, "q"),
     }
     context = {
         "team": team,
@@ -187,20 +194,46 @@ def adr_edit(request: HttpRequest, team_slug: str, number: int) -> HttpResponse:
     # Validating a ModelForm writes the answers onto its instance; a copy keeps the page's
     # heading on the record as saved when the answers are sent back with errors.
     form = DecisionForm(request.POST or None, instance=copy.copy(decision))
+    conflict: list[FieldChange] | None = None
     if request.method == "POST" and form.is_valid():
+        expected, base = posted_base(request.POST)
         try:
-            decision_update(decision=decision, data=form.changes(), by=request.user)
+            decision_update(
+                decision=decision, data=form.changes(), by=request.user, expected_version=expected
+            )
+        except EditConflict:
+            decision.refresh_from_db()
+            conflict = changed_since(base, _edit_values(decision), form_labels(form))
         except DecisionError as exc:
             messages.error(request, exc.message)
+            return redirect(decision)
         else:
             messages.success(request, f"{decision.label} saved.")
-        return redirect(decision)
+            return redirect(decision)
+    status = 200 if request.method == "GET" else 409 if conflict is not None else 400
     return render(
         request,
         "decisions/records/adr_form.html",
-        {"team": membership.team, "membership": membership, "decision": decision, "form": form},
-        status=400 if request.method == "POST" else 200,
+        {
+            "team": membership.team,
+            "membership": membership,
+            "decision": decision,
+            "form": form,
+            # After field errors the page keeps the version the person started from.
+            "edit_base": request.POST["edit_base"]
+            if status == 400 and "edit_base" in request.POST
+            else edit_base(decision.edit_version, _edit_values(decision)),
+            "conflict": conflict,
+            "last_change": decision.changes.order_by("-at", "-pk").select_related("by").first()
+            if conflict is not None
+            else None,
+        },
+        status=status,
     )
+
+
+def _edit_values(decision: Decision) -> dict[str, str]:
+    return form_values(DecisionForm(instance=decision))
 
 
 @login_required
@@ -277,12 +310,13 @@ def adr_export_md(request: HttpRequest, team_slug: str, number: int) -> HttpResp
 @require_GET
 def adr_export_pdf(request: HttpRequest, team_slug: str, number: int) -> HttpResponse:
     _, decision = _decision_for(request, team_slug, number)
-    try:
-        pdf = adr_pdf(decision)
-    except PdfError as exc:
-        log.warning("PDF for %s failed: %s", decision, exc)
-        return HttpResponse(f"The PDF could not be made: {exc}", status=503)
-    return _attachment(pdf, f"{decision.filename[:-3]}.pdf", "application/pdf")
+    return pdf_response(
+        request,
+        lambda: adr_pdf(decision),
+        filename=f"{decision.filename[:-3]}.pdf",
+        what=decision.label,
+        back_url=decision.get_absolute_url(),
+    )
 
 
 @login_required

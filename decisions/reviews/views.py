@@ -16,6 +16,7 @@ from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseStopPolling, trigger_client_event
@@ -29,6 +30,7 @@ from decisions.models import (
     Role,
     VoteChoice,
 )
+from decisions.pdf import pdf_response
 from decisions.reviews.forms import (
     AdvanceForm,
     CommentForm,
@@ -236,8 +238,14 @@ def review_minutes(request: HttpRequest, team_slug: str, pk: int, fmt: str) -> H
         raise Http404("Minutes are written when the session closes.")
     name = f"review-{session.pk}-minutes"
     if fmt == "pdf":
-        response = HttpResponse(minutes_pdf(session), content_type="application/pdf")
-        response["Content-Disposition"] = f'inline; filename="{name}.pdf"'
+        return pdf_response(
+            request,
+            lambda: minutes_pdf(session),
+            filename=f"{name}.pdf",
+            what=f"the minutes of “{session.title}”",
+            back_url=reverse("review-detail", args=[team_slug, session.pk]),
+            inline=True,
+        )
     else:
         response = HttpResponse(session.minutes, content_type="text/markdown; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="{name}.md"'

@@ -101,6 +101,9 @@ class UseCase(models.Model):
     )
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
+    edit_version = models.PositiveIntegerField(
+        default=0, help_text="Counts saved edits; an edit made on an older version is refused."
+    )
 
     REQUIREMENT_FIELDS = (
         "caller",

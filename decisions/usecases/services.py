@@ -6,6 +6,7 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
+from decisions.editing import EditConflict
 from decisions.evidence import evidence_for
 from decisions.models import ChainHop, RecommendationSnapshot, Team, UseCase
 from patterns.engine import Hop, UseCaseInput, recommend
@@ -24,8 +25,17 @@ def use_case_save(
     use_case: UseCase,
     hops: list[Hop],
     by: AbstractBaseUser | None,
+    expected_version: int | None = None,
 ) -> RecommendationSnapshot:
-    """Save a use case with its chain and keep a snapshot of what the engine says now."""
+    """Save a use case with its chain and keep a snapshot of what the engine says now.
+
+    ``expected_version``: the ``edit_version`` the editor started from; if someone saved
+    since, ``EditConflict`` is raised and nothing changes."""
+    if use_case.pk is not None:
+        saved = UseCase.objects.select_for_update().only("edit_version").get(pk=use_case.pk)
+        if expected_version is not None and expected_version != saved.edit_version:
+            raise EditConflict(saved.edit_version)
+        use_case.edit_version = saved.edit_version + 1
     use_case.save()
     use_case.hops.all().delete()
     ChainHop.objects.bulk_create(

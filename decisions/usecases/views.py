@@ -8,8 +8,18 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import trigger_client_event
 
+from decisions.editing import (
+    EditConflict,
+    FieldChange,
+    changed_since,
+    edit_base,
+    form_labels,
+    form_values,
+    posted_base,
+)
 from decisions.evidence import usecase_evidence
 from decisions.models import Membership, Role, UseCase
+from decisions.search import query_param
 from decisions.teams.access import get_team_object_or_404, team_membership
 from decisions.usecases.forms import (
     HOP_PREFIX,
@@ -40,7 +50,7 @@ def team_home(request: HttpRequest, team_slug: str) -> HttpResponse:
 @require_GET
 def usecase_list(request: HttpRequest, team_slug: str) -> HttpResponse:
     membership = team_membership(request, team_slug)
-    query = request.GET.get("q", "").strip()
+    query = query_param(request, "q")
     context = {
         "team": membership.team,
         "membership": membership,
@@ -162,15 +172,31 @@ def usecase_chain(request: HttpRequest, team_slug: str) -> HttpResponse:
 
 def _questionnaire(request: HttpRequest, membership: Membership, use_case: UseCase) -> HttpResponse:
     team = membership.team
+    conflict: list[FieldChange] | None = None
+    # The version the person started from; after field errors the page keeps it.
+    base_token = request.POST.get("edit_base") if request.method == "POST" else None
     if request.method == "POST":
         form = UseCaseForm(request.POST, instance=use_case)
         formset = HopFormSet(request.POST, prefix=HOP_PREFIX)
         if form.is_valid() and formset.is_valid():
+            expected, base = posted_base(request.POST)
             use_case = form.save(commit=False)
             use_case.team = team
-            use_case_save(use_case=use_case, hops=_hops(formset), by=request.user)
-            messages.success(request, f"Saved “{use_case.name}” with its recommendation.")
-            return redirect(use_case)
+            try:
+                use_case_save(
+                    use_case=use_case,
+                    hops=_hops(formset),
+                    by=request.user,
+                    expected_version=expected,
+                )
+            except EditConflict:
+                saved = UseCase.objects.get(pk=use_case.pk)
+                labels = {**form_labels(form), "hops": "Chain of services"}
+                conflict = changed_since(base, use_case_edit_values(saved), labels)
+                use_case, base_token = saved, None
+            else:
+                messages.success(request, f"Saved “{use_case.name}” with its recommendation.")
+                return redirect(use_case)
         use_case_input, problems = _input_from(form, formset)
     else:
         hops = list(use_case.hops.all()) if use_case.pk else []
@@ -194,8 +220,30 @@ def _questionnaire(request: HttpRequest, membership: Membership, use_case: UseCa
         "validate_url": reverse("usecase-validate", args=[team.slug]),
         "recommendation": recommendation,
         "problems": problems,
+        "conflict": conflict,
+        "edit_base": base_token or _edit_base_for(use_case),
     }
-    return render(request, FORM_TEMPLATE, context, status=400 if request.method == "POST" else 200)
+    if request.method == "POST":
+        return render(request, FORM_TEMPLATE, context, status=409 if conflict is not None else 400)
+    return render(request, FORM_TEMPLATE, context)
+
+
+def _edit_base_for(use_case: UseCase) -> str:
+    """The page's ``edit_base``: the version and the answers this person starts from."""
+    if use_case.pk is None:
+        return ""
+    return edit_base(use_case.edit_version, use_case_edit_values(use_case))
+
+
+def use_case_edit_values(use_case: UseCase) -> dict[str, str]:
+    """The use case's answers and chain as the questionnaire shows them."""
+    values = form_values(UseCaseForm(instance=use_case))
+    values["hops"] = "\n".join(
+        f"{h.service}: p50 {h.p50_ms:g} ms, p99 {h.p99_ms:g} ms"
+        + ("" if h.critical else " (after the answer)")
+        for h in use_case.hops.all()
+    )
+    return values
 
 
 def _hops(formset: HopFormSet) -> list[Hop]:
