@@ -27,15 +27,17 @@ import pytest
 from django.apps import apps
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.files.base import ContentFile
 from django.db import connection
 from django.shortcuts import resolve_url
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from decisions.models import ExportJob, ExportJobStatus, Role
+from decisions.jobs import JobStatus
+from decisions.models import DecisionAttachment, ExportJob, Role
 from decisions.reviews.services import session_close
 from patterns.engine import PATTERN_NAMES
-from probes.models import ProbeRun, Status
+from probes.models import ProbeRun
 from tests.decisions.adr_support import drafted, order_use_case
 from tests.decisions.review_support import make_proposals, make_session
 from tests.probes.probe_factories import make_endpoint
@@ -59,6 +61,7 @@ class Rule:
 MATRIX: dict[str, Rule] = {
     # Outside the teams
     "home": Rule(LOGGED_IN, None),
+    "healthz": Rule(PUBLIC, None),
     "patterns:catalog": Rule(PUBLIC, None),
     "patterns:detail": Rule(PUBLIC, None),
     "login": Rule(PUBLIC, PUBLIC),
@@ -95,6 +98,7 @@ MATRIX: dict[str, Rule] = {
     "adr-export-md": Rule(V, None, "adr"),
     "adr-export-pdf": Rule(V, None, "adr"),
     "adr-diagram": Rule(V, None, "adr"),
+    "adr-file": Rule(V, None, "adr"),
     "adr-draft": Rule(None, M, "use_case"),
     # Review sessions
     "review-list": Rule(V, None),
@@ -119,6 +123,7 @@ MATRIX: dict[str, Rule] = {
     "probes:run-cancel": Rule(None, F, "run"),
 }
 
+ATTACHMENT = "images/flow.png"
 CALLERS = ("anonymous", "outsider", "viewer", "member", "owner")
 CALLER_ROLE = {"viewer": V, "member": M, "owner": F}
 
@@ -151,8 +156,16 @@ def test_every_url_pattern_has_a_rule_in_the_matrix():
 @pytest.fixture
 def objects(acme, owner, member, tmp_path, settings):
     """One of each team object, all in acme."""
+    settings.MEDIA_ROOT = str(tmp_path)
     use_case = order_use_case(acme, owner)
     adr = drafted(acme, member)
+    DecisionAttachment.objects.create(
+        decision=adr,
+        name=ATTACHMENT,
+        file=ContentFile(b"\x89PNG\r\n\x1a\n", name="flow.png"),
+        content_type="image/png",
+        size=8,
+    )
     session = make_session(acme, owner, make_proposals(acme, owner, count=1))
     closed = session_close(
         session=make_session(acme, owner, make_proposals(acme, owner, count=1)), by=owner
@@ -160,13 +173,12 @@ def objects(acme, owner, member, tmp_path, settings):
     endpoint = make_endpoint(acme, "http://127.0.0.1:9/health")
     run = ProbeRun.objects.create(
         team=acme, endpoint=endpoint, url=endpoint.url, rate=10, duration_s=1,
-        status=Status.SUCCEEDED,
+        status=JobStatus.SUCCEEDED,
     )  # fmt: skip
-    settings.MEDIA_ROOT = str(tmp_path)
     (Path(tmp_path) / "exports").mkdir()
     (Path(tmp_path) / "exports" / "acme-log.pdf").write_bytes(b"%PDF-1.4\n%%EOF\n")
     job = ExportJob.objects.create(
-        team=acme, status=ExportJobStatus.DONE, file="exports/acme-log.pdf", total=1, done=1
+        team=acme, status=JobStatus.SUCCEEDED, file="exports/acme-log.pdf", total=1, done=1
     )
     return {
         "use_case": use_case.pk,
@@ -190,6 +202,8 @@ def url_for(name: str, route: str, objects: dict[str, int]) -> str:
         kwargs["number"] = key
     if "<slug:pattern_id>" in route:
         kwargs["pattern_id"] = next(iter(PATTERN_NAMES))
+    if "<path:name>" in route:
+        kwargs["name"] = ATTACHMENT
     if "<uidb64>" in route:
         kwargs.update(uidb64="MQ", token="set-password")
     return reverse(name, kwargs=kwargs)
