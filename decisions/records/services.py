@@ -414,13 +414,30 @@ def _locked(decision: Decision) -> Decision:
     return Decision.objects.select_for_update().select_related("team").get(pk=decision.pk)
 
 
+def normalised_text(value: Any) -> Any:
+    """Text as it should be stored and compared: LF line endings, no trailing blanks.
+
+    Browsers send textareas back with CRLF, so without this an untouched field would
+    show up in the history as changed.
+    """
+    if isinstance(value, str):
+        lines = value.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+        return "\n".join(line.rstrip() for line in lines).rstrip()
+    if isinstance(value, list):
+        return [normalised_text(item) for item in value]
+    if isinstance(value, dict):
+        return {key: normalised_text(item) for key, item in value.items()}
+    return value
+
+
 def _apply(decision: Decision, changes: Mapping[str, Any]) -> dict[str, list[Any]]:
     diff: dict[str, list[Any]] = {}
     for name, value in changes.items():
         if name == "date" and isinstance(value, str):
             value = datetime.date.fromisoformat(value)
+        value = normalised_text(value)
         old = getattr(decision, name)
-        if old != value:
+        if normalised_text(old) != value:
             diff[name] = [_jsonable(old), _jsonable(value)]
             setattr(decision, name, value)
     return diff

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from decisions.models import Team, UseCase
+from decisions.models import ChainHop, Team, UseCase
 
 
 def use_case_list(*, team: Team, query: str = "") -> QuerySet[UseCase]:
@@ -13,5 +13,11 @@ def use_case_list(*, team: Team, query: str = "") -> QuerySet[UseCase]:
         .defer("latest_snapshot__inputs", "latest_snapshot__output", "latest_snapshot__evidence")
     )
     if query:
-        use_cases = use_cases.filter(Q(name__icontains=query) | Q(description__icontains=query))
+        use_cases = use_cases.filter(use_case_search_q(query))
     return use_cases
+
+
+def use_case_search_q(query: str) -> Q:
+    """Use cases whose name, description or chain (service names) contains `query`."""
+    in_chain = ChainHop.objects.filter(use_case=OuterRef("pk"), service__icontains=query)
+    return Q(name__icontains=query) | Q(description__icontains=query) | Q(Exists(in_chain))

@@ -1,0 +1,67 @@
+"""Daily use: history shows only real changes, search reaches every text field."""
+
+from __future__ import annotations
+
+from django import forms
+from django.urls import reverse
+
+from decisions.models import DecisionChange
+from decisions.records.selectors import decision_list
+from decisions.records.services import decision_create, decision_update
+from decisions.usecases.selectors import use_case_list
+from tests.decisions.adr_support import drafted
+from tests.factories import make_use_case
+
+
+def url(name, *args):
+    return reverse(name, args=["acme", *args])
+
+
+def test_saving_an_untouched_form_records_no_change(member_client, acme, member):
+    adr = drafted(acme, member)
+    form = member_client.get(url("adr-edit", adr.number)).context["form"]
+    # A browser sends textareas back with CRLF line endings, sometimes with trailing blanks.
+    data = {name: form[name].value() or "" for name in form.fields}
+    for name, field in form.fields.items():
+        if isinstance(field.widget, forms.Textarea):
+            data[name] = str(data[name]).replace("\n", "\r\n") + "  \r\n"
+    before = DecisionChange.objects.filter(decision=adr).count()
+    assert member_client.post(url("adr-edit", adr.number), data).status_code == 302
+    assert DecisionChange.objects.filter(decision=adr).count() == before
+
+
+def test_a_real_edit_is_still_recorded_with_line_endings_normalised(acme, member):
+    adr = decision_create(team=acme, data={"title": "T", "context": "one\ntwo"}, by=member)
+    decision_update(decision=adr, data={"context": "one\r\ntwo\r\nthree\r\n"}, by=member)
+    change = DecisionChange.objects.filter(decision=adr, action="edited").get()
+    assert change.diff == {"context": ["one\ntwo", "one\ntwo\nthree"]}
+    adr.refresh_from_db()
+    assert adr.context == "one\ntwo\nthree"
+
+
+def test_search_reaches_options_pros_cons_consequences_and_confirmation(acme, member):
+    fields = {
+        "considered_options": [
+            {"name": "Zebra queue", "pattern": "", "summary": "a striped summary",
+             "pros": ["gallops fast"], "cons": ["bites keepers"]}
+        ],
+        "consequences": "* Bad, because walruses complain",
+        "confirmation": "Measured with a narwhal probe",
+        "drivers": "* octopus arms",
+        "more_information": "See the quokka note",
+        "decision_makers": "platypus",
+    }  # fmt: skip
+    target = decision_create(team=acme, data={"title": "Target", **fields}, by=member)
+    decision_create(team=acme, data={"title": "Other"}, by=member)
+    for word in ("zebra", "striped", "gallops", "bites", "walruses", "narwhal", "octopus",
+                 "quokka", "platypus"):  # fmt: skip
+        assert list(decision_list(team=acme, query=word)) == [target], word
+
+
+def test_use_case_search_reaches_hops(acme, member):
+    from patterns.engine import Hop
+
+    target = make_use_case(acme, name="Checkout", hops=[Hop("ledger-service", 5, 20)])
+    make_use_case(acme, name="Browse")
+    assert list(use_case_list(team=acme, query="ledger")) == [target]
+    assert list(use_case_list(team=acme, query="checkout")) == [target]
