@@ -5,10 +5,11 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from decisions.models import ChainHop, Team, UseCase
 
 
-def use_case_list(*, team: Team, query: str = "") -> QuerySet[UseCase]:
+def use_case_list(*, team: Team, query: str = "", archived: bool = False) -> QuerySet[UseCase]:
+    """The team's use cases in use, or (``archived``) the archived ones."""
     # The list shows the verdict, not the whole answer: leave the JSON behind.
     use_cases = (
-        UseCase.objects.filter(team=team)
+        UseCase.objects.filter(team=team, archived_at__isnull=not archived)
         .select_related("team", "latest_snapshot")
         .defer("latest_snapshot__inputs", "latest_snapshot__output", "latest_snapshot__evidence")
     )

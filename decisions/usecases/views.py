@@ -10,6 +10,7 @@ from django_htmx.http import trigger_client_event
 
 from decisions.models import Membership, Role, UseCase
 from decisions.teams.access import get_team_object_or_404, team_membership
+from decisions.teams.confirm import Confirmation, confirm_page
 from decisions.usecases.forms import (
     HOP_PREFIX,
     HopFormSet,
@@ -19,7 +20,9 @@ from decisions.usecases.forms import (
 )
 from decisions.usecases.selectors import use_case_list
 from decisions.usecases.services import (
+    use_case_delete_or_archive,
     use_case_recommend,
+    use_case_restore,
     use_case_save,
     use_case_snapshot,
 )
@@ -40,11 +43,13 @@ def team_home(request: HttpRequest, team_slug: str) -> HttpResponse:
 def usecase_list(request: HttpRequest, team_slug: str) -> HttpResponse:
     membership = team_membership(request, team_slug)
     query = request.GET.get("q", "").strip()
+    archived = request.GET.get("archived") == "1"
     context = {
         "team": membership.team,
         "membership": membership,
-        "use_cases": use_case_list(team=membership.team, query=query),
+        "use_cases": use_case_list(team=membership.team, query=query, archived=archived),
         "query": query,
+        "archived": archived,
     }
     template = "decisions/usecases/usecase_list.html"
     if request.htmx:
@@ -101,6 +106,60 @@ def usecase_reevaluate(request: HttpRequest, team_slug: str, pk: int) -> HttpRes
     )
     snapshot = use_case_snapshot(use_case=use_case, by=request.user)
     messages.success(request, f"Evaluated again with rule pack {snapshot.rule_pack_version}.")
+    return redirect(use_case)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def usecase_delete(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
+    """Delete a use case, or archive it when an ADR was drafted from it (members may)."""
+    use_case = get_team_object_or_404(
+        request, UseCase, team_slug=team_slug, need=Role.MEMBER, pk=pk
+    )
+    if request.method == "POST":
+        done = use_case_delete_or_archive(use_case=use_case, by=request.user)
+        if done == "archived":
+            messages.success(
+                request, f"Archived “{use_case.name}”; restore it from the archived list."
+            )
+        else:
+            messages.success(request, f"Deleted “{use_case.name}”.")
+        return redirect("usecase-list", team_slug=team_slug)
+    cited = list(use_case.decisions.order_by("number"))
+    if cited:
+        labels = ", ".join(d.label for d in cited)
+        confirm = Confirmation(
+            title=f"Archive “{use_case.name}”?",
+            button="Archive the use case",
+            cancel_url=use_case.get_absolute_url(),
+            archives=True,
+            lines=[
+                f"{labels} {'was' if len(cited) == 1 else 'were'} drafted from it, so it is "
+                "archived instead of deleted: it leaves the list but keeps its answers, "
+                "snapshots and evidence, and can be restored from the archived list.",
+            ],
+        )
+    else:
+        confirm = Confirmation(
+            title=f"Delete “{use_case.name}”?",
+            button="Delete the use case",
+            cancel_url=use_case.get_absolute_url(),
+            lines=[
+                "Its answers, chain and earlier evaluations are removed. No ADR refers to "
+                "it; the team's activity keeps a line saying who deleted it.",
+            ],
+        )
+    return confirm_page(request, request.membership, confirm)
+
+
+@login_required
+@require_POST
+def usecase_restore(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
+    use_case = get_team_object_or_404(
+        request, UseCase, team_slug=team_slug, need=Role.MEMBER, pk=pk
+    )
+    use_case_restore(use_case=use_case, by=request.user)
+    messages.success(request, f"Restored “{use_case.name}”.")
     return redirect(use_case)
 
 
