@@ -177,7 +177,7 @@ def usecase_preview(request: HttpRequest, team_slug: str) -> HttpResponse:
     return render(
         request,
         "decisions/usecases/_recommendation.html",
-        {"recommendation": recommendation, "problems": problems},
+        {"recommendation": recommendation, "problems": problems, "summary_bar": True},
     )
 
 
@@ -250,6 +250,7 @@ def _questionnaire(request: HttpRequest, membership: Membership, use_case: UseCa
         "validate_url": reverse("usecase-validate", args=[team.slug]),
         "recommendation": recommendation,
         "problems": problems,
+        "summary_bar": True,
     }
     return render(request, FORM_TEMPLATE, context, status=400 if request.method == "POST" else 200)
 
