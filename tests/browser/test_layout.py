@@ -185,3 +185,27 @@ def test_on_a_phone_the_menu_opens_and_closes(outcome, browser, live_server, mem
         expect(page.locator("h1")).to_contain_text("Decision log")
     finally:
         context.close()
+
+
+def test_small_inputs_look_alike(outcome, browser, live_server, member, acme):
+    """The login's password, the questionnaire's fields and the hop fields share one style."""
+    style = "(el) => { const s = getComputedStyle(el); return [s.borderRadius, s.borderTopColor, s.paddingLeft, s.fontSize]; }"  # noqa: E501
+    anonymous = _open(browser, live_server, "desktop")
+    try:
+        page = anonymous.new_page()
+        page.goto("/accounts/login/")
+        password = page.locator("#id_password").evaluate(style)
+        username = page.locator("#id_username").evaluate(style)
+    finally:
+        anonymous.close()
+    context = _open(browser, live_server, "desktop", member)
+    try:
+        page = context.new_page()
+        page.goto("/t/acme/usecases/new/")
+        name = page.locator("#id_name").evaluate(style)
+        page.click("#add-hop")
+        hop = page.locator("li.hop input[name$=service]").evaluate(style)
+        p50 = page.locator("li.hop input[name$=p50_ms]").evaluate(style)
+    finally:
+        context.close()
+    assert password == username == name == hop == p50

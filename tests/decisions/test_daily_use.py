@@ -65,3 +65,28 @@ def test_use_case_search_reaches_hops(acme, member):
     make_use_case(acme, name="Browse")
     assert list(use_case_list(team=acme, query="ledger")) == [target]
     assert list(use_case_list(team=acme, query="checkout")) == [target]
+
+
+def test_pages_link_the_favicon_and_it_is_served(member_client, acme):
+    from pathlib import Path
+
+    from django.contrib.staticfiles import finders
+
+    page = member_client.get(url("usecase-list")).content.decode()
+    assert '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">' in page
+    path = finders.find("favicon.svg")
+    assert path and Path(path).read_text().startswith("<svg")
+
+
+def test_adr_and_use_case_pages_link_back(member_client, acme, member):
+    adr = drafted(acme, member)
+    back_to_log = f'class="back-link"><a href="{url("adr-list")}">'
+    assert back_to_log in member_client.get(adr.get_absolute_url()).content.decode()
+    for name in ("adr-edit", "adr-history"):
+        page = member_client.get(url(name, adr.number)).content.decode()
+        assert f'class="back-link"><a href="{adr.get_absolute_url()}">' in page, name
+    use_case = adr.use_case
+    detail = member_client.get(use_case.get_absolute_url()).content.decode()
+    assert f'class="back-link"><a href="{url("usecase-list")}">' in detail
+    edit = member_client.get(url("usecase-edit", use_case.pk)).content.decode()
+    assert f'class="back-link"><a href="{use_case.get_absolute_url()}">' in edit
