@@ -105,7 +105,7 @@ def decision_create(
     unknown = set(data) - set(EDITABLE_FIELDS) - {"use_case", "snapshot"}
     if unknown:
         raise DecisionError(f"Unknown ADR fields: {', '.join(sorted(unknown))}.")
-    values = {"date": timezone.localdate(), **data}
+    values = {"date": timezone.localdate(), **{k: normalised_text(v) for k, v in data.items()}}
     for attempt in range(_NUMBER_ATTEMPTS):
         try:
             with transaction.atomic():

@@ -90,3 +90,9 @@ def test_adr_and_use_case_pages_link_back(member_client, acme, member):
     assert f'class="back-link"><a href="{url("usecase-list")}">' in detail
     edit = member_client.get(url("usecase-edit", use_case.pk)).content.decode()
     assert f'class="back-link"><a href="{use_case.get_absolute_url()}">' in edit
+
+
+def test_a_new_record_is_stored_with_plain_line_endings(acme, member):
+    adr = decision_create(team=acme, data={"title": "T ", "context": "a  \r\nb\r\n"}, by=member)
+    adr.refresh_from_db()
+    assert (adr.title, adr.context) == ("T", "a\nb")
