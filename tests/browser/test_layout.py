@@ -87,6 +87,9 @@ def pages(acme, owner, outcome):
         "endpoint-detail": f"/t/acme/probes/endpoints/{endpoint.pk}/",
         "run-detail": f"/t/acme/probes/runs/{run.pk}/",
         "pattern-catalog": "/patterns/",
+        "adr-draft-preview": f"/t/acme/usecases/{use_case.pk}/draft-adr/",
+        "usecase-delete-confirm": f"/t/acme/usecases/{use_case.pk}/delete/",
+        "team-activity": "/t/acme/activity/",
     }
 
 
