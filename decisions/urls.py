@@ -1,7 +1,15 @@
 """Team-scoped URLs, mounted under /t/<team_slug>/; each area brings its own."""
 
+from django.urls import path
+
 from decisions.records import urls as records
 from decisions.reviews import urls as reviews
+from decisions.teams import views as teams
 from decisions.usecases import urls as usecases
 
-urlpatterns = [*usecases.urlpatterns, *records.urlpatterns, *reviews.urlpatterns]
+urlpatterns = [
+    *usecases.urlpatterns,
+    *records.urlpatterns,
+    *reviews.urlpatterns,
+    path("activity/", teams.team_activity, name="team-activity"),
+]

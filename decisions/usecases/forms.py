@@ -155,6 +155,11 @@ class HopForm(forms.Form):
         super().__init__(*args, **kwargs)
         _apply_limits(self)
 
+    def has_changed(self) -> bool:
+        """A row with no service and no numbers is blank (a hop just added): the formset
+        skips it instead of reporting three missing fields."""
+        return any(str(self[name].value() or "").strip() for name in HOP_FIELDS[:3])
+
     def clean(self) -> dict[str, object]:
         data = super().clean()
         check_number_limits(self)
@@ -164,7 +169,18 @@ class HopForm(forms.Form):
         return data
 
 
-HopFormSet = forms.formset_factory(HopForm, extra=0, max_num=20, validate_max=True, absolute_max=20)
+class BaseHopFormSet(forms.BaseFormSet):
+    def _construct_form(self, i: int, **kwargs: object) -> forms.Form:
+        # Every row may be blank, not only the "extra" ones: the chain editor renders a
+        # new row as an initial one.
+        kwargs["empty_permitted"] = True
+        kwargs["use_required_attribute"] = False
+        return super()._construct_form(i, **kwargs)
+
+
+HopFormSet = forms.formset_factory(
+    HopForm, formset=BaseHopFormSet, extra=0, max_num=20, validate_max=True, absolute_max=20
+)
 HOP_PREFIX = "hops"
 HOP_FIELDS = ("service", "p50_ms", "p99_ms", "critical")
 

@@ -104,6 +104,11 @@ class UseCase(models.Model):
     edit_version = models.PositiveIntegerField(
         default=0, help_text="Counts saved edits; an edit made on an older version is refused."
     )
+    archived_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Set when archived: hidden from the list, kept for the ADRs that cite it.",
+    )
 
     REQUIREMENT_FIELDS = (
         "caller",
@@ -132,6 +137,10 @@ class UseCase(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("usecase-detail", args=[self.team.slug, self.pk])
+
+    @property
+    def is_archived(self) -> bool:
+        return self.archived_at is not None
 
     def to_input(self, hops: list[ChainHop] | None = None) -> UseCaseInput:
         hops = list(self.hops.all()) if hops is None else hops

@@ -21,6 +21,7 @@ from decisions.evidence import usecase_evidence
 from decisions.models import Membership, Role, UseCase
 from decisions.search import query_param
 from decisions.teams.access import get_team_object_or_404, team_membership
+from decisions.teams.confirm import Confirmation, confirm_page
 from decisions.usecases.forms import (
     HOP_PREFIX,
     HopFormSet,
@@ -30,7 +31,9 @@ from decisions.usecases.forms import (
 )
 from decisions.usecases.selectors import use_case_list
 from decisions.usecases.services import (
+    use_case_delete_or_archive,
     use_case_recommend,
+    use_case_restore,
     use_case_save,
     use_case_snapshot,
 )
@@ -51,11 +54,13 @@ def team_home(request: HttpRequest, team_slug: str) -> HttpResponse:
 def usecase_list(request: HttpRequest, team_slug: str) -> HttpResponse:
     membership = team_membership(request, team_slug)
     query = query_param(request, "q")
+    archived = request.GET.get("archived") == "1"
     context = {
         "team": membership.team,
         "membership": membership,
-        "use_cases": use_case_list(team=membership.team, query=query),
+        "use_cases": use_case_list(team=membership.team, query=query, archived=archived),
         "query": query,
+        "archived": archived,
     }
     template = "decisions/usecases/usecase_list.html"
     if request.htmx:
@@ -118,6 +123,60 @@ def usecase_reevaluate(request: HttpRequest, team_slug: str, pk: int) -> HttpRes
 
 
 @login_required
+@require_http_methods(["GET", "POST"])
+def usecase_delete(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
+    """Delete a use case, or archive it when an ADR was drafted from it (members may)."""
+    use_case = get_team_object_or_404(
+        request, UseCase, team_slug=team_slug, need=Role.MEMBER, pk=pk
+    )
+    if request.method == "POST":
+        done = use_case_delete_or_archive(use_case=use_case, by=request.user)
+        if done == "archived":
+            messages.success(
+                request, f"Archived “{use_case.name}”; restore it from the archived list."
+            )
+        else:
+            messages.success(request, f"Deleted “{use_case.name}”.")
+        return redirect("usecase-list", team_slug=team_slug)
+    cited = list(use_case.decisions.order_by("number"))
+    if cited:
+        labels = ", ".join(d.label for d in cited)
+        confirm = Confirmation(
+            title=f"Archive “{use_case.name}”?",
+            button="Archive the use case",
+            cancel_url=use_case.get_absolute_url(),
+            archives=True,
+            lines=[
+                f"{labels} {'was' if len(cited) == 1 else 'were'} drafted from it, so it is "
+                "archived instead of deleted: it leaves the list but keeps its answers, "
+                "snapshots and evidence, and can be restored from the archived list.",
+            ],
+        )
+    else:
+        confirm = Confirmation(
+            title=f"Delete “{use_case.name}”?",
+            button="Delete the use case",
+            cancel_url=use_case.get_absolute_url(),
+            lines=[
+                "Its answers, chain and earlier evaluations are removed. No ADR refers to "
+                "it; the team's activity keeps a line saying who deleted it.",
+            ],
+        )
+    return confirm_page(request, request.membership, confirm)
+
+
+@login_required
+@require_POST
+def usecase_restore(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
+    use_case = get_team_object_or_404(
+        request, UseCase, team_slug=team_slug, need=Role.MEMBER, pk=pk
+    )
+    use_case_restore(use_case=use_case, by=request.user)
+    messages.success(request, f"Restored “{use_case.name}”.")
+    return redirect(use_case)
+
+
+@login_required
 @require_POST
 def usecase_preview(request: HttpRequest, team_slug: str) -> HttpResponse:
     """The recommendation panel for the answers as they stand, saved or not."""
@@ -131,7 +190,7 @@ def usecase_preview(request: HttpRequest, team_slug: str) -> HttpResponse:
     return render(
         request,
         "decisions/usecases/_recommendation.html",
-        {"recommendation": recommendation, "problems": problems},
+        {"recommendation": recommendation, "problems": problems, "summary_bar": True},
     )
 
 
@@ -222,6 +281,7 @@ def _questionnaire(request: HttpRequest, membership: Membership, use_case: UseCa
         "problems": problems,
         "conflict": conflict,
         "edit_base": base_token or _edit_base_for(use_case),
+        "summary_bar": True,
     }
     if request.method == "POST":
         return render(request, FORM_TEMPLATE, context, status=409 if conflict is not None else 400)
