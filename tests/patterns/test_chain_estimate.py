@@ -108,6 +108,9 @@ def test_measured_evidence_replaces_stated_numbers() -> None:
         "p99_ms": 30.0,
         "critical": True,
         "source": "stated",
+        "role": "needed",
+        "availability": None,
+        "availability_source": "unstated",
     }
     assert payment["source"] == "measured"
     assert (payment["p50_ms"], payment["p99_ms"]) == (90.0, 700.0)

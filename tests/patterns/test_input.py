@@ -46,7 +46,7 @@ def test_every_field_has_help_text_and_every_choice_field_a_default_in_its_choic
         ),
         ({"availability": 100}, "availability", "between 0 and 100"),
         ({"availability": 0}, "availability", "between 0 and 100"),
-        ({"staleness_s": -1}, "staleness_s", "must be >= 0"),
+        ({"staleness_s": -1}, "staleness_s", "must be a number from 0 to 31,536,000"),
         ({"peak_rps": "lots"}, "peak_rps", "must be a number"),
         ({"peak_rps": float("nan")}, "peak_rps", "must be a number"),
         ({"caller_waits": "yes"}, "caller_waits", "must be true or false"),
@@ -60,7 +60,11 @@ def test_every_field_has_help_text_and_every_choice_field_a_default_in_its_choic
             "chain[0].p99_ms",
             "must be >= p50_ms",
         ),
-        ({"chain": [{"service": "a", "p50_ms": 0, "p99_ms": 5}]}, "chain[0].p50_ms", "> 0"),
+        (
+            {"chain": [{"service": "a", "p50_ms": 0, "p99_ms": 5}]},
+            "chain[0].p50_ms",
+            "from 0.01",
+        ),
         ({"chain": [{"p50_ms": 1, "p99_ms": 5}]}, "chain[0].service", "non-empty"),
         (
             {"chain": [{"service": "a", "p50_ms": 1, "p99_ms": 5, "critical": "no"}]},

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from patterns.engine import RULE_PACK_VERSION
+
 REPO = Path(__file__).resolve().parents[2]
 
 CHECKOUT = {
@@ -76,14 +78,18 @@ def test_a_team_rule_pack_is_layered_over_the_default(use_case_file: Path, tmp_p
     rules = tmp_path / "team.yaml"
     rules.write_text(
         "name: acme\nversion: '3'\nrules:\n"
-        "  - id: acme-loves-grpc\n    when: 'true'\n    effects: {grpc: 50}\n"
-        "    explanation: Acme standardised on gRPC.\n"
+        "  - id: acme-loves-orchestrators\n    when: 'true'\n"
+        "    effects: {saga-orchestration: 50}\n"
+        "    explanation: Acme runs every workflow through its orchestrator.\n"
     )
     result = run("--input", str(use_case_file), "--rules", str(rules))
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
-    assert data["options"][0]["pattern"] == "grpc"
-    assert data["rule_pack"] == {"name": "archway-default+acme", "version": "2026.11.1+3"}
+    assert data["options"][0]["pattern"] == "saga-orchestration"
+    assert data["rule_pack"] == {
+        "name": "archway-default+acme",
+        "version": f"{RULE_PACK_VERSION}+3",
+    }
 
 
 @pytest.mark.parametrize(

@@ -113,6 +113,18 @@ def test_a_team_pack_overrides_rules_by_id_and_adds_new_ones(tmp_path: Path) -> 
                 name="acme",
                 version="7",
             )
+            | {
+                "requirements": [
+                    {
+                        "id": "every-consumer",
+                        "applies": "consumers > 1",
+                        "fails": ["message-queue"],
+                        "reason": "Acme fans out from its queues by binding one per consumer.",
+                        "detail": "{option} would need a queue per consumer",
+                        "enabled": False,
+                    }
+                ]
+            }
         )
     )
     base = default_rule_pack()
