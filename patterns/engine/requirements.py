@@ -43,7 +43,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from patterns.engine.inputs import UseCaseInput
@@ -69,7 +70,6 @@ def names(hops: Sequence[HopEstimate]) -> str:
 class Design:
     """An option's shape: the hops before the answer and those after it."""
 
-    pattern: str
     before: tuple[HopEstimate, ...]
     after: tuple[HopEstimate, ...]
     p95_ms: float
@@ -83,15 +83,21 @@ def _shape(pattern: str) -> str:
 
 
 def design_for(pattern: str, hops: Sequence[HopEstimate]) -> Design:
-    if pattern in SYNC_PATTERNS:
-        before, after = tuple(hops), ()
-    elif pattern in PREFIX_PATTERNS:
+    """What ``pattern`` makes the caller wait for; see the module docstring."""
+    return _design(_shape(pattern), tuple(hops))
+
+
+@lru_cache(maxsize=1024)
+def _design(shape: str, hops: tuple[HopEstimate, ...]) -> Design:
+    if shape == "sync":
+        before, after = hops, ()
+    elif shape == "prefix":
         before = tuple(hop for hop in hops if hop.role != "side-effect")
         after = tuple(hop for hop in hops if hop.role == "side-effect")
     else:
-        before, after = (), tuple(hops)
+        before, after = (), hops
     _, p95, p99 = sum_quantiles([(hop.p50_ms, hop.p99_ms) for hop in before])
-    return Design(pattern=pattern, before=before, after=after, p95_ms=p95, p99_ms=p99)
+    return Design(before=before, after=after, p95_ms=p95, p99_ms=p99)
 
 
 @dataclass(frozen=True)
@@ -138,14 +144,45 @@ class AvailabilityCheck:
         }
 
 
+def retry_headroom(design: Design, inp: UseCaseInput) -> float:
+    """What the p99 budget leaves over the option's estimate (unbounded if nobody waits)."""
+    return float(inp.latency_p99_ms) - design.p99_ms if inp.caller_waits else math.inf
+
+
+def attempts_for(hop: HopEstimate, headroom: float) -> int:
+    """Calls of ``hop`` that fit: one, plus a retry per hop p99 the headroom holds."""
+    if headroom <= 0:
+        return 1
+    if math.isinf(headroom):  # nobody waits: retries take as long as they need
+        return MAX_ATTEMPTS
+    return 1 + min(MAX_ATTEMPTS - 1, int(headroom // hop.p99_ms))
+
+
 def availability_check(design: Design, inp: UseCaseInput) -> AvailabilityCheck:
     """Composite availability of ``design``'s waited hops; see the module docstring."""
-    target = float(inp.availability)
+    return _availability_check(
+        design,
+        float(inp.availability),
+        inp.when_dependency_down,
+        inp.consistency,
+        float(inp.staleness_s),
+        retry_headroom(design, inp),
+    )
+
+
+@lru_cache(maxsize=1024)
+def _availability_check(
+    design: Design,
+    target: float,
+    when_dependency_down: str,
+    consistency: str,
+    staleness_s: float,
+    headroom: float,
+) -> AvailabilityCheck:
     assumptions: list[str] = []
     consequences: list[str] = []
-    degrade = inp.when_dependency_down == "degrade"
-    cache_counts = degrade and inp.consistency != "strong"
-    headroom = float(inp.latency_p99_ms) - design.p99_ms if inp.caller_waits else math.inf
+    degrade = when_dependency_down == "degrade"
+    cache_counts = degrade and consistency != "strong"
 
     if design.after:
         assumptions.append(
@@ -165,19 +202,13 @@ def availability_check(design: Design, inp: UseCaseInput) -> AvailabilityCheck:
         if cache_counts and hop.role == "needed":
             consequences.append(
                 f"When {hop.service} is down, the answer uses cached or reduced data, "
-                f"at most {inp.staleness_s:g} s old."
+                f"at most {staleness_s:g} s old."
             )
             continue
         if hop.availability is None:
             unstated.append(hop.service)
             continue
-        if headroom <= 0:
-            extra = 0
-        elif math.isinf(headroom):  # nobody waits: retries take as long as they need
-            extra = MAX_ATTEMPTS - 1
-        else:
-            extra = min(MAX_ATTEMPTS - 1, int(headroom // hop.p99_ms))
-        attempts = 1 + extra
+        attempts = attempts_for(hop, headroom)
         share = hop.availability / 100.0
         effective = 100.0 * (1.0 - (1.0 - share) ** attempts)
         if attempts > 1:
@@ -263,7 +294,7 @@ class Assessment:
         return sum(miss.margin for miss in self.misses)
 
 
-def _latency_miss(design: Design, inp: UseCaseInput) -> Miss | None:
+def _latency_miss(pattern: str, design: Design, inp: UseCaseInput) -> Miss | None:
     if not design.before:
         return None
     b95, b99 = float(inp.latency_p95_ms), float(inp.latency_p99_ms)
@@ -276,10 +307,10 @@ def _latency_miss(design: Design, inp: UseCaseInput) -> Miss | None:
         f"waits for {names(design.before)}: about {design.p95_ms:.0f} ms p95 / "
         f"{design.p99_ms:.0f} ms p99 against a budget of {b95:.0f} ms / {b99:.0f} ms"
     )
-    return Miss(design.pattern, "latency-budget", detail, max(shortfalls))
+    return Miss(pattern, "latency-budget", detail, max(shortfalls))
 
 
-def _availability_miss(design: Design, check: AvailabilityCheck) -> Miss | None:
+def _availability_miss(pattern: str, check: AvailabilityCheck) -> Miss | None:
     if check.meets:
         return None
     weakest = ", ".join(
@@ -291,7 +322,7 @@ def _availability_miss(design: Design, check: AvailabilityCheck) -> Miss | None:
     detail = f"waits for {weakest}: at most {pct(check.composite)}% against {pct(check.target)}%"
     # The share of the expected downtime the target does not allow, as for latency.
     margin = 1.0 - (100.0 - check.target) / max(100.0 - check.composite, 1e-12)
-    return Miss(design.pattern, "availability-target", detail, margin)
+    return Miss(pattern, "availability-target", detail, margin)
 
 
 def assess(
@@ -311,13 +342,12 @@ def assess(
             design = design_for(pattern, hops)
             shapes[shape] = (design, availability_check(design, inp))
         design, check = shapes[shape]
-        design = replace(design, pattern=pattern)
         misses: list[Miss] = []
         for req in applying:
             if req.check == "waited-latency":
-                miss = _latency_miss(design, inp) if inp.caller_waits else None
+                miss = _latency_miss(pattern, design, inp) if inp.caller_waits else None
             elif req.check == "waited-availability":
-                miss = _availability_miss(design, check)
+                miss = _availability_miss(pattern, check)
             else:
                 condition = req.fails.get(pattern)
                 miss = None

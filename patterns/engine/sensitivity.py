@@ -21,8 +21,9 @@ beyond each candidate, nearest first, and stops at the first that changes the an
   for ``k`` attempts). For a hop with no stated availability this is the figure the
   answer silently relies on.
 * **Hop latencies.** For each hop the top option waits for, the p99 at which the
-  option's waited p95 or p99 reaches the budget, found by the secant method on the chain
-  estimate (it rises monotonically with one hop's p99), at most a few estimates per hop.
+  option's waited p95 or p99 reaches the budget, found by root finding on the chain
+  estimate (it rises monotonically with one hop's p99): bracketed by doubling, then
+  narrowed by regula falsi, at most a handful of estimates per hop.
 * **Choices.** Every other value of each choice (consistency, caller, ...), each yes/no
   input, and each hop's role is tried once.
 
@@ -44,13 +45,13 @@ from patterns.engine.inputs import CHOICES, HOP_ROLES, MAX_HOP_SPREAD, NUMBER_RA
 from patterns.engine.latency import HopEvidence, sum_quantiles
 from patterns.engine.meta import PATTERN_NAMES, jsonable
 from patterns.engine.ranking import Ranking, rank
-from patterns.engine.requirements import pct
+from patterns.engine.requirements import attempts_for, pct, retry_headroom
 from patterns.engine.rules import RulePack
 
 MAX_NUMERIC = 6
 MAX_CHOICES = 4
 CANDIDATES_PER_SIDE = 4
-SECANT_STEPS = 4
+SECANT_STEPS = 6
 _NUDGE = 1e-6
 
 # input -> (how people call it, unit)
@@ -308,25 +309,42 @@ def _hop_latency_entries(
             _, p95_sum, p99_sum = sum_quantiles([*others, (p50, p99)])
             return max(p95_sum - inp.latency_p95_ms, p99_sum - inp.latency_p99_ms)
 
-        x0, f0 = (
+        lo, f_lo = (
             hop.p99_ms,
             max(design.p95_ms - inp.latency_p95_ms, design.p99_ms - inp.latency_p99_ms),
         )
-        if f0 >= 0:
+        if f_lo >= 0:
             continue  # already over budget: the top is ruled out on latency anyway
-        x1 = min(highest, x0 - f0)  # one hop's p99 moves the sum's by at most as much
-        f1 = excess(x1)
-        if f1 < 0:
+        # One hop's p99 moves the sum's by at most as much, so the threshold lies at
+        # least -f_lo above; double from there until the chain is over (or the limit).
+        hi = min(highest, lo - f_lo)
+        f_hi = excess(hi)
+        while f_hi < 0 and hi < highest:
+            lo, f_lo = hi, f_hi
+            hi = min(highest, hi * 2)
+            f_hi = excess(hi)
+        if f_hi < 0:
             continue  # within the input limits the hop cannot push the chain over
+        # Regula falsi inside the bracket [lo, hi] (Illinois variant, so one end
+        # cannot stall), until the over-budget end is within half a millisecond of it.
+        side = 0
         for _ in range(SECANT_STEPS):
-            if abs(f1 - f0) < 1e-12:
+            mid = hi - f_hi * (hi - lo) / (f_hi - f_lo)
+            f_mid = excess(mid)
+            if 0 <= f_mid < 0.5:
+                hi, f_hi = mid, f_mid
                 break
-            x2 = x1 - f1 * (x1 - x0) / (f1 - f0)
-            x2 = min(max(x2, hop.p50_ms), highest)
-            x0, f0, x1, f1 = x1, f1, x2, excess(x2)
-            if abs(f1) < 0.5:
-                break
-        threshold = x1 if f1 >= 0 else x1 + abs(f1)
+            if f_mid >= 0:
+                hi, f_hi = mid, f_mid
+                if side == 1:
+                    f_lo /= 2
+                side = 1
+            else:
+                lo, f_lo = mid, f_mid
+                if side == -1:
+                    f_hi /= 2
+                side = -1
+        threshold = hi
         candidate = replace(
             inp,
             chain=tuple(
@@ -375,8 +393,12 @@ def _hop_availability_entries(
                     continue
                 effective = target / rest  # a fraction
                 points.add(100.0 * (1.0 - (1.0 - effective) ** (1.0 / counted.attempts)))
-            if hop.service in check.unstated and check.required_each is not None:
-                points.add(check.required_each)
+            if hop.service in check.unstated and check.composite > target:
+                # Stated alone (the other unknown hops still unknown), this hop tips the
+                # option where its retried availability reaches target / what is known.
+                attempts = attempts_for(resolved, retry_headroom(assessment.design, inp))
+                effective = target / check.composite
+                points.add(100.0 * (1.0 - (1.0 - effective) ** (1.0 / attempts)))
         if not points:
             continue
         current = hop.availability if hop.availability is not None else 100.0
