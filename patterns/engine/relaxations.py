@@ -207,36 +207,44 @@ def relaxations_for(
 ) -> tuple[Relaxation, ...]:
     """Relaxations that would make a ruled-out option meet everything; see the docstring."""
     found: list[Relaxation] = []
+    tried: set[tuple[tuple[str, str], ...]] = set()
+
+    def works(pattern: str, changed: UseCaseInput, changes: list[Relaxation]) -> bool:
+        # Options of one shape with the same misses propose the same changes: rank once.
+        key = tuple((change.requirement, str(change.to)) for change in changes)
+        if key in tried:
+            return False
+        tried.add(key)
+        return rank(changed, evidence, pack, ranking).assessments[pattern].meets_all
+
     for pattern in ranking.order:
         assessment = ranking.assessments[pattern]
         if assessment.meets_all:
             continue
         changes = _value_changes(pattern, assessment, inp)
-        if changes and rank(_apply(inp, changes), evidence, pack).assessments[pattern].meets_all:
+        if changes and works(pattern, _apply(inp, changes), changes):
             found += _together(changes)
         missed = {miss.requirement for miss in assessment.misses}
         if pattern in PREFIX_PATTERNS and missed & {"latency-budget", "availability-target"}:
             hops = _hops_to_move(assessment, inp)
-            if hops:
-                services = {hop.service for hop in hops}
-                rest = [
-                    miss
-                    for miss in assessment.misses
-                    if miss.requirement not in ("latency-budget", "availability-target")
-                ]
-                others = _value_changes(pattern, replace(assessment, misses=tuple(rest)), inp)
-                if others is not None:
-                    changed = _apply(_moved(inp, services), others)
-                    if rank(changed, evidence, pack).assessments[pattern].meets_all:
-                        found.append(
-                            Relaxation(
-                                f"role of {', '.join(hop.service for hop in hops)}",
-                                "side-effect",
-                                pattern,
-                                f"{PATTERN_NAMES[pattern]}: {_answer_before(hops)}",
-                            )
-                        )
-                        found[-1:] = _together([found[-1], *others])
+            rest = tuple(
+                miss
+                for miss in assessment.misses
+                if miss.requirement not in ("latency-budget", "availability-target")
+            )
+            others = _value_changes(pattern, replace(assessment, misses=rest), inp)
+            if hops and others is not None:
+                move = Relaxation(
+                    f"role of {', '.join(hop.service for hop in hops)}",
+                    "side-effect",
+                    pattern,
+                    f"{PATTERN_NAMES[pattern]}: {_answer_before(hops)}",
+                )
+                changed = _apply(_moved(inp, {hop.service for hop in hops}), others)
+                if works(pattern, changed, [move, *others]):
+                    found += _together([move, *others])
+        if len({(item.requirement, str(item.to)) for item in found}) >= MAX_RELAXATIONS:
+            break
     # The same change offered for several options is listed once, for the best ranked.
     unique: dict[tuple[str, str], Relaxation] = {}
     for item in found:
