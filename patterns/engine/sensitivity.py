@@ -180,12 +180,14 @@ class _Search:
         self.inp, self.evidence, self.pack, self.base = inp, evidence, pack, ranking
         self.top, self.meets_all = ranking.top, ranking.meets_all
 
-    def changed(self, candidate: UseCaseInput) -> Ranking | None:
+    def changed(
+        self, candidate: UseCaseInput, evidence: Mapping[str, HopEvidence] | None = None
+    ) -> Ranking | None:
         """The new ranking if the answer changed: another option first, or the first
         option stops (or starts) meeting everything. While nothing meets everything,
         only a change that makes the first option meet everything counts; the order of
         the ruled-out options is not an answer."""
-        found = rank(candidate, self.evidence, self.pack, self.base)
+        found = rank(candidate, evidence or self.evidence, self.pack, self.base)
         if not self.meets_all:
             return found if found.meets_all else None
         if found.top != self.top or not found.meets_all:
@@ -282,38 +284,36 @@ def _scalar_entries(
 def _hop_latency_entries(
     search: _Search, inp: UseCaseInput, ranking: Ranking
 ) -> list[tuple[float, Sensitivity]]:
-    """Per hop the top waits for: the p99 at which its waited estimate reaches the budget."""
+    """Per hop the top waits for: the p99 at which its waited estimate reaches the budget.
+
+    A measured hop is moved through its evidence (the input would not change what the
+    engine uses); a stated one through the input.
+    """
     if not inp.caller_waits:
         return []
     design = ranking.assessments[ranking.top].design
-    if not design.before:
-        return []
+    waited = [(hop.p50_ms, hop.p99_ms) for hop in design.before]
     entries = []
-    pairs = {hop.service: (hop.p50_ms, hop.p99_ms) for hop in design.before}
     for index, hop in enumerate(inp.chain):
         resolved = ranking.situation.estimate.hops[index]
-        if resolved.service not in pairs or resolved.source == "measured":
-            continue  # a measured hop changes by measurement, not by editing the input
-        others = [
-            pair
-            for hop_, pair in zip(
-                design.before, [(h.p50_ms, h.p99_ms) for h in design.before], strict=True
-            )
-            if hop_.service != hop.service
-        ]
-        highest = hop.p50_ms * MAX_HOP_SPREAD
+        if resolved not in design.before:
+            continue
+        others = list(waited)
+        others.remove((resolved.p50_ms, resolved.p99_ms))
+        p50 = resolved.p50_ms
+        highest = p50 * MAX_HOP_SPREAD
 
         def excess(
-            p99: float, others: list[tuple[float, float]] = others, p50: float = hop.p50_ms
+            p99: float, others: list[tuple[float, float]] = others, p50: float = p50
         ) -> float:
             _, p95_sum, p99_sum = sum_quantiles([*others, (p50, p99)])
             return max(p95_sum - inp.latency_p95_ms, p99_sum - inp.latency_p99_ms)
 
         lo, f_lo = (
-            hop.p99_ms,
+            resolved.p99_ms,
             max(design.p95_ms - inp.latency_p95_ms, design.p99_ms - inp.latency_p99_ms),
         )
-        if f_lo >= 0:
+        if f_lo >= 0 or lo >= highest:
             continue  # already over budget: the top is ruled out on latency anyway
         # One hop's p99 moves the sum's by at most as much, so the threshold lies at
         # least -f_lo above; double from there until the chain is over (or the limit).
@@ -345,27 +345,28 @@ def _hop_latency_entries(
                     f_hi /= 2
                 side = -1
         threshold = hi
-        candidate = replace(
-            inp,
-            chain=tuple(
-                replace(h, p99_ms=min(threshold * (1 + 1e-3), highest)) if i == index else h
-                for i, h in enumerate(inp.chain)
-            ),
-        )
-        found = search.changed(candidate)
+        beyond = min(threshold * (1 + 1e-3), highest)
+        if resolved.source == "measured" and search.evidence:
+            measured = search.evidence[hop.service]
+            evidence = {**search.evidence, hop.service: replace(measured, p99_ms=beyond)}
+            found = search.changed(inp, evidence)
+            now = f"measured at {resolved.p99_ms:g} ms"
+        else:
+            chain = tuple(
+                replace(h, p99_ms=beyond) if i == index else h for i, h in enumerate(inp.chain)
+            )
+            found = search.changed(replace(inp, chain=chain))
+            now = f"stated at {resolved.p99_ms:g} ms"
         if found is None:
             continue
         option, what = search.outcome(found)
-        detail = (
-            f"If {hop.service}'s p99 rises above {threshold:,.0f} ms (stated at "
-            f"{hop.p99_ms:g} ms), {what}."
-        )
-        distance = (threshold - hop.p99_ms) / hop.p99_ms
+        detail = f"If {hop.service}'s p99 rises above {threshold:,.0f} ms ({now}), {what}."
+        distance = (threshold - resolved.p99_ms) / resolved.p99_ms
         entries.append(
             (
                 distance,
                 Sensitivity(
-                    f"chain[{index}].p99_ms", hop.p99_ms, round(threshold, 1), option, detail
+                    f"chain[{index}].p99_ms", resolved.p99_ms, round(threshold, 1), option, detail
                 ),
             )
         )

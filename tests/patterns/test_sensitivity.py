@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from patterns.engine import Recommendation, UseCaseInput, parse_input, recommend
+from patterns.engine import HopEvidence, Recommendation, UseCaseInput, parse_input, recommend
 
 CHECKOUT = {
     "name": "checkout",
@@ -102,3 +102,18 @@ def test_the_search_is_deterministic(hops: int) -> None:
     inp = parse_input({"chain": chain, "latency_p99_ms": 600})
     first = recommend(inp, sensitivity=True).to_dict()["sensitivity"]
     assert first == recommend(inp, sensitivity=True).to_dict()["sensitivity"]
+
+
+def test_a_measured_hop_threshold_is_read_against_its_measurement() -> None:
+    """Issue 12's example: "if payments' p99 rises above 600 ms (it is measured at 450 ms),
+    the chain misses its budget"; the evidence moves, not the stated figure."""
+    inp = parse_input(CHECKOUT)
+    evidence = {"payments": HopEvidence(70, 300, "probe run #3")}
+    rec = recommend(inp, evidence, sensitivity=True)
+    payments = next(s for s in rec.sensitivity if s.input == "chain[1].p99_ms")
+    assert payments.current == 300 and "(measured at 300 ms)" in payments.detail
+    before = (rec.top.pattern, rec.meets_all)
+    for factor, same in ((0.99, True), (1.01, False)):
+        moved = {"payments": HopEvidence(70, payments.threshold * factor, "probe run #3")}
+        after = recommend(inp, moved)
+        assert ((after.top.pattern, after.meets_all) == before) is same
