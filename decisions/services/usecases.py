@@ -56,7 +56,15 @@ def use_case_save(
     use_case.save()
     use_case.hops.all().delete()
     ChainHop.objects.bulk_create(
-        ChainHop(use_case=use_case, position=i, **asdict(hop)) for i, hop in enumerate(hops)
+        ChainHop(
+            use_case=use_case,
+            position=i,
+            service=hop.service,
+            p50_ms=hop.p50_ms,
+            p99_ms=hop.p99_ms,
+            critical=hop.critical,
+        )
+        for i, hop in enumerate(hops)
     )
     if use_case.created_by_id is None and by is not None:
         use_case.created_by = by
