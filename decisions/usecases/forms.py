@@ -3,9 +3,10 @@ from __future__ import annotations
 from django import forms
 
 from decisions.models import UseCase
+from patterns.engine import FIELD_HELP, MAX_HOP_SPREAD, MAX_SERVICE_CHARS
 
 SECTIONS = (
-    ("About", ("name", "description")),
+    ("About", ("name", "description", "operation", "long_running")),
     ("Latency", ("caller_waits", "latency_p95_ms", "latency_p99_ms")),
     ("Consistency", ("consistency", "staleness_s")),
     ("Failure tolerance", ("availability", "when_dependency_down", "message_loss_ok")),
@@ -32,6 +33,7 @@ class UseCaseForm(forms.ModelForm):
         widgets = {
             "description": forms.Textarea(attrs={"rows": 2}),
             "caller": forms.RadioSelect,
+            "operation": forms.RadioSelect,
             "consistency": forms.RadioSelect,
             "when_dependency_down": forms.RadioSelect,
             "ordering": forms.RadioSelect,
@@ -51,6 +53,8 @@ class UseCaseForm(forms.ModelForm):
             "consumers": "Consumers that care about the outcome",
             "distributed_transaction": "Spans several services' data (distributed transaction)",
             "caller": "Who calls",
+            "operation": "What the operation does to data",
+            "long_running": "Waits for a person or runs for minutes or longer",
         }
 
     def __init__(self, *args: object, **kwargs: object) -> None:
@@ -87,14 +91,26 @@ class UseCaseForm(forms.ModelForm):
 
 
 class HopForm(forms.Form):
-    service = forms.CharField(max_length=80, help_text="Service name, as your endpoints call it.")
-    p50_ms = forms.FloatField(min_value=0.001, label="p50 (ms)")
-    p99_ms = forms.FloatField(min_value=0.001, label="p99 (ms)")
-    critical = forms.BooleanField(
+    service = forms.CharField(
+        max_length=MAX_SERVICE_CHARS, help_text="Service name, as your endpoints call it."
+    )
+    p50_ms = forms.FloatField(min_value=0.01, max_value=3_600_000, label="p50 (ms)")
+    p99_ms = forms.FloatField(min_value=0.01, max_value=3_600_000, label="p99 (ms)")
+    role = forms.ChoiceField(
+        choices=[
+            ("needed", "Needed: the answer uses its data"),
+            ("confirm", "Confirm: a write the caller must see done"),
+            ("side-effect", "Side effect: can happen after the answer"),
+        ],
+        initial="needed",
+        help_text=FIELD_HELP["role"],
+    )
+    availability = forms.FloatField(
         required=False,
-        initial=True,
-        label="Before the answer",
-        help_text="The caller waits for this hop (part of the synchronous path).",
+        min_value=0.001,
+        max_value=100,
+        label="Availability (%)",
+        help_text=FIELD_HELP["hop_availability"],
     )
 
     def clean(self) -> dict[str, object]:
@@ -102,12 +118,16 @@ class HopForm(forms.Form):
         p50, p99 = data.get("p50_ms"), data.get("p99_ms")
         if p50 is not None and p99 is not None and p99 < p50:
             self.add_error("p99_ms", "p99 must be at least p50.")
+        elif p50 is not None and p99 is not None and p99 > p50 * MAX_HOP_SPREAD:
+            self.add_error(
+                "p99_ms", f"p99 can be at most {MAX_HOP_SPREAD:g} times p50 ({p50 * MAX_HOP_SPREAD:g} ms)."
+            )
         return data
 
 
 HopFormSet = forms.formset_factory(HopForm, extra=0, max_num=20, validate_max=True, absolute_max=20)
 HOP_PREFIX = "hops"
-HOP_FIELDS = ("service", "p50_ms", "p99_ms", "critical")
+HOP_FIELDS = ("service", "p50_ms", "p99_ms", "role", "availability")
 
 
 def hop_rows_from_post(data: dict) -> list[dict[str, object]]:
@@ -119,9 +139,8 @@ def hop_rows_from_post(data: dict) -> list[dict[str, object]]:
     rows = []
     for i in range(total):
         row: dict[str, object] = {
-            name: data.get(f"{HOP_PREFIX}-{i}-{name}", "") for name in HOP_FIELDS[:3]
+            name: data.get(f"{HOP_PREFIX}-{i}-{name}", "") for name in HOP_FIELDS
         }
-        row["critical"] = bool(data.get(f"{HOP_PREFIX}-{i}-critical"))
         rows.append(row)
     return rows
 
@@ -130,7 +149,9 @@ def apply_chain_op(rows: list[dict[str, object]], op: str, index: int) -> list[d
     """Add, remove or move one hop; out-of-range indexes change nothing."""
     rows = list(rows)
     if op == "add" and len(rows) < 20:
-        rows.append({"service": "", "p50_ms": "", "p99_ms": "", "critical": True})
+        rows.append(
+            {"service": "", "p50_ms": "", "p99_ms": "", "role": "needed", "availability": ""}
+        )
     elif op == "remove" and 0 <= index < len(rows):
         rows.pop(index)
     elif op == "up" and 0 < index < len(rows):
