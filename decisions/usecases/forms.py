@@ -120,7 +120,8 @@ class HopForm(forms.Form):
             self.add_error("p99_ms", "p99 must be at least p50.")
         elif p50 is not None and p99 is not None and p99 > p50 * MAX_HOP_SPREAD:
             self.add_error(
-                "p99_ms", f"p99 can be at most {MAX_HOP_SPREAD:g} times p50 ({p50 * MAX_HOP_SPREAD:g} ms)."
+                "p99_ms",
+                f"p99 can be at most {MAX_HOP_SPREAD:g} times p50 ({p50 * MAX_HOP_SPREAD:g} ms).",
             )
         return data
 
