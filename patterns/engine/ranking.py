@@ -60,9 +60,10 @@ def _simplest_clear_winner(feasible: list[str], scores: Mapping[str, float], pac
     Going from the simplest option up, an option wins when no more complex option
     outscores it by at least ``simplicity_margin``. ``feasible`` is sorted by score.
     """
-    by_cost = sorted(feasible, key=lambda p: (_cost(p, pack), feasible.index(p)))
-    for candidate in by_cost:
-        rivals = [p for p in feasible if _cost(p, pack) > _cost(candidate, pack)]
+    costs = {p: _cost(p, pack) for p in feasible}
+    order = {p: i for i, p in enumerate(feasible)}
+    for candidate in sorted(feasible, key=lambda p: (costs[p], order[p])):
+        rivals = [p for p in feasible if costs[p] > costs[candidate]]
         if all(scores[p] - scores[candidate] < pack.simplicity_margin - 1e-9 for p in rivals):
             return candidate
     return feasible[0]
@@ -87,7 +88,7 @@ def rank(
         changed = {name for name, value in values.items() if before.get(name) != value}
     verdicts: dict[str, bool] = {}
     for rule in pack.early_rules:
-        if changed is not None and base is not None and not changed.intersection(rule.reads):
+        if changed is not None and base is not None and changed.isdisjoint(rule.reads):
             verdicts[rule.id] = base.verdicts[rule.id]
         else:
             verdicts[rule.id] = evaluate(rule, values, pack)
