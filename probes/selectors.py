@@ -60,12 +60,20 @@ def latest_valid_runs(*, team_id: int, services: Iterable[str]) -> dict[str, Pro
 
 
 def evidence_from_run(run: ProbeRun) -> HopEvidence:
+    """Latency and success counts of a run: every request sent in the window counts, and
+    one that ended in an error of any kind (connect, timeout, status, protocol) failed.
+    The engine turns the counts into the lower bound of a 95% Wilson interval."""
     s = run.summary or {}
     when = run.finished_at.strftime("%Y-%m-%d %H:%M") if run.finished_at else ""
+    samples = int(s.get("requests") or 0)
+    errors = s.get("errors") or {}
+    failed = sum(errors.values()) if isinstance(errors, dict) else int(errors)
     return HopEvidence(
         p50_ms=float(s.get("p50_ms", 0.0)),
         p99_ms=float(s.get("p99_ms", 0.0)),
         source=f"probe #{run.pk} of {run.endpoint.name}, {when} UTC".strip(),
+        samples=samples,
+        successes=max(0, samples - failed),
     )
 
 
@@ -96,6 +104,7 @@ def usecase_evidence_rows(
         run = runs.get(hop.service)
         endpoint = run.endpoint if run is not None else by_service.get(hop.service)
         measured = (run.summary or {}) if run is not None else {}
+        counted = evidence_from_run(run) if run is not None else None
         if endpoint is not None:
             action_label = "Probe it"
             action_link = reverse("probes:run-create", args=[team.slug, endpoint.pk])
@@ -121,6 +130,12 @@ def usecase_evidence_rows(
                 measurement_link=reverse("probes:run-detail", args=[team.slug, run.pk])
                 if run
                 else "",
+                stated_availability=hop.availability,
+                samples=counted.samples if counted else 0,
+                success_pct=None
+                if counted is None or counted.success_ratio is None
+                else 100.0 * counted.success_ratio,
+                availability_lower_pct=counted.availability_lower_pct if counted else None,
                 action_label=action_label,
                 action_link=action_link,
             )

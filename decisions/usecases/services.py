@@ -16,9 +16,9 @@ from patterns.engine import Hop, UseCaseInput, recommend
 
 def use_case_recommend(*, team: Team, use_case_input: UseCaseInput) -> dict[str, Any]:
     """The engine's answer as a dict, with measured evidence for the chain where probes
-    have some."""
+    have some, and what would change it (the panel shows both)."""
     evidence = evidence_for(team.pk, (hop.service for hop in use_case_input.chain))
-    return recommend(use_case_input, evidence).to_dict()
+    return recommend(use_case_input, evidence, sensitivity=True).to_dict()
 
 
 @transaction.atomic
@@ -41,7 +41,17 @@ def use_case_save(
     use_case.save()
     use_case.hops.all().delete()
     ChainHop.objects.bulk_create(
-        ChainHop(use_case=use_case, position=i, **asdict(hop)) for i, hop in enumerate(hops)
+        ChainHop(
+            use_case=use_case,
+            position=i,
+            service=hop.service,
+            p50_ms=hop.p50_ms,
+            p99_ms=hop.p99_ms,
+            critical=hop.critical,
+            role=hop.role,
+            availability=hop.availability,
+        )
+        for i, hop in enumerate(hops)
     )
     if use_case.created_by_id is None and by is not None:
         use_case.created_by = by
@@ -53,7 +63,7 @@ def use_case_snapshot(*, use_case: UseCase, by: AbstractBaseUser | None) -> Reco
     """Evaluate the saved use case again (new evidence, new rule pack) and keep the answer."""
     use_case_input = use_case.to_input()
     evidence = evidence_for(use_case.team_id, (hop.service for hop in use_case_input.chain))
-    answer = recommend(use_case_input, evidence)
+    answer = recommend(use_case_input, evidence, sensitivity=True)
     output = answer.to_dict()
     snapshot = RecommendationSnapshot.objects.create(
         use_case=use_case,

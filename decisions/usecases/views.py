@@ -260,7 +260,13 @@ def _questionnaire(request: HttpRequest, membership: Membership, use_case: UseCa
     else:
         hops = list(use_case.hops.all()) if use_case.pk else []
         initial = [
-            {"service": h.service, "p50_ms": h.p50_ms, "p99_ms": h.p99_ms, "critical": h.critical}
+            {
+                "service": h.service,
+                "p50_ms": h.p50_ms,
+                "p99_ms": h.p99_ms,
+                "role": h.role,
+                "availability": h.availability,
+            }
             for h in hops
         ]
         form = UseCaseForm(instance=use_case)
