@@ -173,6 +173,7 @@ class _BrokerRun:
             return
         if measured and self.client.confirms:
             self.confirm.record(int((_perf() - sent_at) * 1e6))
+        self.changed.set()
 
     def _free(self, now: float) -> None:
         """A slot is free: publish queued work or the next closed-loop message."""
@@ -233,7 +234,8 @@ class _BrokerRun:
         )
 
     def in_flight(self) -> int:
-        return self.outstanding + len(self.pending)
+        """Messages not yet consumed or not yet confirmed (the drain waits for both)."""
+        return self.outstanding + len(self.pending) + len(self.tasks)
 
     async def run_closed(self) -> None:
         now = _perf()
