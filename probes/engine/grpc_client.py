@@ -100,7 +100,7 @@ def _reflected_input(target: Target, path: str) -> Any:
         pool = descriptor_pool.DescriptorPool(ProtoReflectionDescriptorDatabase(channel))
         service_name, name = path.strip("/").split("/")
         try:
-            method = pool.FindMethodByName(f"{service_name}.{name}")
+            method = pool.FindServiceByName(service_name).methods_by_name[name]
         except KeyError as exc:
             raise GrpcSetupError(
                 f"the server's reflection does not know {service_name}/{name}"

@@ -55,6 +55,7 @@ class Target:
         body: bytes = b"",
         expected_status: int | None = None,
         timeout_s: float = 2.0,
+        ca_file: str | None = None,
     ) -> Target:
         """A target from ``probes.egress.GuardedTarget`` (the checked address)."""
         pairs = headers.items() if isinstance(headers, Mapping) else headers
@@ -69,6 +70,7 @@ class Target:
             body=body,
             expected_status=expected_status,
             timeout_s=timeout_s,
+            ca_file=ca_file,
         )
 
     @property
