@@ -259,10 +259,13 @@ class AmqpClient:
 
         await queue.consume(consume)
         persistent = aio_pika.DeliveryMode.PERSISTENT
+        timeout = self.target.timeout_s
 
         def publish(body: bytes) -> Awaitable[Any]:
             return exchange.publish(
-                aio_pika.Message(body, delivery_mode=persistent), routing_key=name
+                aio_pika.Message(body, delivery_mode=persistent),
+                routing_key=name,
+                timeout=timeout,
             )
 
         self._publish = publish
@@ -320,7 +323,7 @@ class RedisClient:
         self.stream = ""
         self.reader: asyncio.Task[None] | None = None
 
-    def _client(self, max_connections: int) -> Any:
+    def _client(self, max_connections: int, reply_timeout: float | None = None) -> Any:
         import redis.asyncio as redis
 
         t = self.target
@@ -335,6 +338,7 @@ class RedisClient:
             "password": t.password or None,
             "socket_connect_timeout": t.timeout_s,
             "max_connections": max_connections,
+            "socket_timeout": reply_timeout,
             "timeout": None,
         }
         if t.tls:
@@ -346,7 +350,7 @@ class RedisClient:
 
     async def open(self, run_tag: str, on_message: OnMessage, prefetch: int) -> None:
         self.stream = stream = resource_name(self.target, run_tag)
-        self.publisher = self._client(max(1, min(prefetch, 64)))
+        self.publisher = self._client(max(1, min(prefetch, 64)), self.target.timeout_s)
         self.consumer = self._client(2)
         await self.consumer.xgroup_create(stream, GROUP, id="$", mkstream=True)
         await self.consumer.expire(stream, LEFTOVER_EXPIRY_S)

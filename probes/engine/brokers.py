@@ -108,12 +108,16 @@ class _BrokerRun:
         self.sent = 0
         self.next_seq = 0
 
-        # seq -> [intended, sent_at, measured, expired]
-        self.inflight: dict[int, list[Any]] = {}
+        # seq -> (intended, sent_at, measured, arrival future); the future is
+        # done once the message arrived or its slot was given up (timeout).
+        self.inflight: dict[int, tuple[float, float, bool, asyncio.Future[None]]] = {}
         self.order: deque[tuple[int, float]] = deque()
-        self.outstanding = 0
+        self.busy = 0
+        self.handed = 0  # jobs given to a parked slot that has not resumed yet
         self.pending: deque[tuple[float, bool]] = deque()
-        self.tasks: set[asyncio.Task[None]] = set()
+        self.idle: list[asyncio.Future[tuple[float, bool] | None]] = []
+        self.workers: list[asyncio.Task[None]] = []
+        self.closing = False
         self.sending = True
         self.stopped = False
         self.stop_time: float | None = None
@@ -135,55 +139,103 @@ class _BrokerRun:
         self.error_total += 1
         self._second(now).errors += 1
 
-    # -- publishing -----------------------------------------------------------
+    # -- slots: one long-lived coroutine per message in flight -----------------
+    # A slot publishes, awaits the confirm, then awaits the message's arrival,
+    # like a hand-written publish/consume loop: no task per message.
+    def start_slots(self) -> None:
+        loop = asyncio.get_running_loop()
+        self.workers = [loop.create_task(self._slot()) for _ in range(self.pool)]
+
     def dispatch(self, intended: float, now: float, measured: bool) -> None:
-        if self.outstanding < self.pool:
-            self._publish(intended, now, measured)
+        if self.idle:
+            self.handed += 1
+            self.idle.pop().set_result((intended, measured))
         else:
             self.pending.append((intended, measured))
 
-    def _publish(self, intended: float, now: float, measured: bool) -> None:
-        seq = self.next_seq
-        self.next_seq += 1
-        self.outstanding += 1
-        self.sent += 1
-        self.inflight[seq] = [intended, now, measured, False]
-        self.order.append((seq, now))
-        if measured:
-            self.requests += 1
-            self.ledger.published(seq)
-        body = self.header + _KEY_SEQ.pack(seq % KEYS, seq) + self.padding
-        task = asyncio.get_running_loop().create_task(self._confirmed(seq, body, now, measured))
-        self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
-
-    async def _confirmed(self, seq: int, body: bytes, sent_at: float, measured: bool) -> None:
-        try:
-            await asyncio.wait_for(self.client.publish(body), self.timeout)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - every client library raises its own kinds
-            now = _perf()
-            entry = self.inflight.pop(seq, None)
-            if measured:
-                self.ledger.withdrawn(seq)
-                self._error(_publish_error(exc), now)
-            if entry is not None and not entry[3]:
-                self._free(now)
-            return
-        if measured and self.client.confirms:
-            self.confirm.record(int((_perf() - sent_at) * 1e6))
-        self.changed.set()
-
-    def _free(self, now: float) -> None:
-        """A slot is free: publish queued work or the next closed-loop message."""
-        self.outstanding -= 1
-        self.changed.set()
+    def _next_job(self) -> tuple[float, bool] | None:
         if self.pending:
-            intended, measured = self.pending.popleft()
-            self._publish(intended, now, measured)
-        elif self.plan.model == "closed" and self.sending and now < self.measure_end:
-            self._publish(now, now, now >= self.measure_start)
+            return self.pending.popleft()
+        if self.plan.model == "closed" and self.sending:
+            now = _perf()
+            if self.measure_start and now < self.measure_end:
+                return now, now >= self.measure_start
+        return None
+
+    async def _slot(self) -> None:
+        loop = asyncio.get_running_loop()
+        client, header, padding = self.client, self.header, self.padding
+        confirms = client.confirms
+        while not self.closing:
+            job = self._next_job()
+            if job is None:
+                parked: asyncio.Future[tuple[float, bool] | None] = loop.create_future()
+                self.idle.append(parked)
+                self.changed.set()
+                job = await parked
+                if job is None:
+                    return
+                self.handed -= 1
+            intended, measured = job
+            seq = self.next_seq
+            self.next_seq += 1
+            sent_at = _perf()
+            arrival: asyncio.Future[None] = loop.create_future()
+            self.inflight[seq] = (intended, sent_at, measured, arrival)
+            self.order.append((seq, sent_at))
+            self.sent += 1
+            self.busy += 1
+            if measured:
+                self.requests += 1
+                self.ledger.published(seq)
+            try:
+                await client.publish(header + _KEY_SEQ.pack(seq % KEYS, seq) + padding)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - every client library raises its own kinds
+                self.inflight.pop(seq, None)
+                if measured:
+                    self.ledger.withdrawn(seq)
+                    self._error(_publish_error(exc), _perf())
+                self.busy -= 1
+                self.changed.set()
+                continue
+            if measured and confirms:
+                self.confirm.record(int((_perf() - sent_at) * 1e6))
+            if not arrival.done():
+                await arrival
+            self.busy -= 1
+            self.changed.set()
+
+    async def wake_closed_loop(self) -> None:
+        now = _perf()
+        if now < self.t0:
+            await asyncio.sleep(self.t0 - now)
+        while self.idle:
+            job = self._next_job()
+            if job is None:
+                break
+            self.handed += 1
+            self.idle.pop().set_result(job)
+        while self.sending:
+            now = _perf()
+            if now >= self.measure_end:
+                break
+            await asyncio.sleep(min(TICK_S, self.measure_end - now))
+
+    async def stop_slots(self) -> None:
+        # Some client libraries turn a cancelled command into their own error,
+        # so a slot may survive cancel(): ``closing`` stops it from parking again.
+        self.closing = True
+        for parked in self.idle:
+            if not parked.done():
+                parked.set_result(None)
+        self.idle.clear()
+        for task in self.workers:
+            task.cancel()
+        for task in self.workers:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
 
     # -- consuming --------------------------------------------------------------
     def on_message(self, body: bytes) -> None:
@@ -196,7 +248,7 @@ class _BrokerRun:
             if self.ledger.knows(seq):
                 self.ledger.arrived(key, seq)  # counts the duplicate
             return
-        intended, sent_at, measured, expired = entry
+        intended, sent_at, measured, arrival = entry
         if measured and self.ledger.arrived(key, seq):
             self.completed += 1
             corrected = int((now - intended) * 1e6)
@@ -205,20 +257,23 @@ class _BrokerRun:
             sec = self._second(now)
             sec.recorder.record(corrected)
             sec.completed += 1
-        if not expired:
-            self._free(now)
+        if not arrival.done():
+            arrival.set_result(None)
 
     # -- housekeeping (called by the runner's ticker and drain) -----------------
     def sweep(self, now: float) -> None:
-        """Free the slots of messages not consumed within the timeout."""
+        """Free the slots of messages not consumed within the timeout.
+
+        The message stays expected: if it arrives later its latency is
+        recorded; if it never does it is lost.
+        """
         limit = now - self.timeout
         order = self.order
         while order and order[0][1] < limit:
             seq, _ = order.popleft()
             entry = self.inflight.get(seq)
-            if entry is not None and not entry[3]:
-                entry[3] = True
-                self._free(now)
+            if entry is not None and not entry[3].done():
+                entry[3].set_result(None)
 
     def progress(self, now: float) -> Progress:
         total = self.plan.warmup_s + self.plan.duration_s
@@ -234,28 +289,8 @@ class _BrokerRun:
         )
 
     def in_flight(self) -> int:
-        """Messages not yet consumed or not yet confirmed (the drain waits for both)."""
-        return self.outstanding + len(self.pending) + len(self.tasks)
-
-    async def run_closed(self) -> None:
-        now = _perf()
-        if now < self.t0:
-            await asyncio.sleep(self.t0 - now)
-        now = _perf()
-        for _ in range(self.pool - self.outstanding):
-            self._publish(now, now, now >= self.measure_start)
-        while self.sending:
-            now = _perf()
-            if now >= self.measure_end:
-                break
-            await asyncio.sleep(min(TICK_S, self.measure_end - now))
-
-    async def cancel_tasks(self) -> None:
-        for task in list(self.tasks):
-            task.cancel()
-        for task in list(self.tasks):
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        """Messages published and not yet consumed or given up, plus queued ones."""
+        return self.busy + self.handed + len(self.pending)
 
 
 def _publish_error(exc: BaseException) -> str:
@@ -316,7 +351,9 @@ async def run_broker_probe(
         ) from None
     gc_was_enabled = gc.isenabled()
     gc.disable()
+    run.start_slots()
     try:
+        await asyncio.sleep(0)  # the slots park, ready for work
         run.t0 = _perf() + 0.005
         run.measure_start = run.t0 + plan.warmup_s
         run.measure_end = run.measure_start + plan.duration_s
@@ -326,7 +363,7 @@ async def run_broker_probe(
             if plan.model == "open":
                 await _schedule_open(run)  # type: ignore[arg-type]
             else:
-                await run.run_closed()
+                await run.wake_closed_loop()
             await _drain(run)  # type: ignore[arg-type]
         finally:
             ticker.cancel()
@@ -336,7 +373,7 @@ async def run_broker_probe(
         cpu = time.thread_time() - cpu0
         if run.stopped:
             for seq, entry in run.inflight.items():
-                if entry[2] and not entry[3]:
+                if entry[2] and not entry[3].done():
                     run.ledger.withdrawn(seq)  # cut short, not lost
         else:
             for _intended, measured in run.pending:
@@ -345,7 +382,7 @@ async def run_broker_probe(
                     run._error("timeout", end)
         return _outcome(run, end=end, cpu=cpu)
     finally:
-        await run.cancel_tasks()
+        await run.stop_slots()
         with contextlib.suppress(Exception):
             await client.close()
         if gc_was_enabled:
