@@ -259,13 +259,10 @@ class AmqpClient:
 
         await queue.consume(consume)
         persistent = aio_pika.DeliveryMode.PERSISTENT
-        timeout = self.target.timeout_s
 
         def publish(body: bytes) -> Awaitable[Any]:
             return exchange.publish(
-                aio_pika.Message(body, delivery_mode=persistent),
-                routing_key=name,
-                timeout=timeout,
+                aio_pika.Message(body, delivery_mode=persistent), routing_key=name
             )
 
         self._publish = publish
