@@ -168,7 +168,11 @@ def error_class(code: Any) -> str:
 
 
 class GrpcSlot:
-    """One call in flight on the shared channel."""
+    """One call in flight on the shared channel.
+
+    A long-lived coroutine per slot waits for its next call, so a call costs
+    a future rather than a new task.
+    """
 
     handles_own_timeout = True  # the call's deadline
     shares_transport = True
@@ -182,37 +186,46 @@ class GrpcSlot:
         self.intended = 0.0
         self.sent_at = 0.0
         self.closed = False
-        self.task: asyncio.Task[None] | None = None
+        loop = asyncio.get_running_loop()
+        self.next_call: asyncio.Future[None] = loop.create_future()
+        self.task = loop.create_task(self._calls())
 
     def send(self, intended: float, now: float, measured: bool) -> None:
         self.busy = True
         self.measured = measured
         self.intended = intended
         self.sent_at = now
-        self.task = asyncio.get_running_loop().create_task(self._call())
+        if not self.next_call.done():
+            self.next_call.set_result(None)
 
     def close(self) -> None:
-        if self.task is not None and not self.task.done():
+        self.closed = True
+        if not self.task.done():
             self.task.cancel()
 
-    async def _call(self) -> None:
+    async def _calls(self) -> None:
         import grpc
 
+        loop = asyncio.get_running_loop()
         method = self.method
-        try:
-            answer = await method.call(method.request, timeout=self.timeout_s)
-        except asyncio.CancelledError:
-            raise
-        except grpc.aio.AioRpcError as exc:
-            self.run.fail(self, error_class(exc.code()))
-            return
-        except grpc.aio.UsageError:
-            self.run.fail(self, "connect")
-            return
-        if method.health_check and not _serving(answer):
-            self.run.fail(self, "grpc_not_serving")
-            return
-        self.run.done(self, 0, None, True)
+        run = self.run
+        while not self.closed:
+            await self.next_call
+            self.next_call = loop.create_future()
+            try:
+                answer = await method.call(method.request, timeout=self.timeout_s)
+            except asyncio.CancelledError:
+                raise
+            except grpc.aio.AioRpcError as exc:
+                run.fail(self, error_class(exc.code()))
+                continue
+            except grpc.aio.UsageError:
+                run.fail(self, "connect")
+                continue
+            if method.health_check and not _serving(answer):
+                run.fail(self, "grpc_not_serving")
+                continue
+            run.done(self, 0, None, True)
 
 
 def _serving(answer: bytes) -> bool:
