@@ -165,7 +165,9 @@ class _BrokerRun:
     async def _slot(self) -> None:
         loop = asyncio.get_running_loop()
         client, header, padding = self.client, self.header, self.padding
-        confirms = client.confirms
+        publish, confirms = client.publish, client.confirms
+        inflight, remember, published = self.inflight, self.order.append, self.ledger.published
+        pack, perf = _KEY_SEQ.pack, _perf
         while not self.closing:
             job = self._next_job()
             if job is None:
@@ -179,17 +181,17 @@ class _BrokerRun:
             intended, measured = job
             seq = self.next_seq
             self.next_seq += 1
-            sent_at = _perf()
+            sent_at = perf()
             arrival: asyncio.Future[None] = loop.create_future()
-            self.inflight[seq] = (intended, sent_at, measured, arrival)
-            self.order.append((seq, sent_at))
+            inflight[seq] = (intended, sent_at, measured, arrival)
+            remember((seq, sent_at))
             self.sent += 1
             self.busy += 1
             if measured:
                 self.requests += 1
-                self.ledger.published(seq)
+                published(seq)
             try:
-                await client.publish(header + _KEY_SEQ.pack(seq % KEYS, seq) + padding)
+                await publish(header + pack(seq % KEYS, seq) + padding)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - every client library raises its own kinds
@@ -201,7 +203,7 @@ class _BrokerRun:
                 self.changed.set()
                 continue
             if measured and confirms:
-                self.confirm.record(int((_perf() - sent_at) * 1e6))
+                self.confirm.record(int((perf() - sent_at) * 1e6))
             if not arrival.done():
                 await arrival
             self.busy -= 1
@@ -240,7 +242,7 @@ class _BrokerRun:
     # -- consuming --------------------------------------------------------------
     def on_message(self, body: bytes) -> None:
         now = _perf()
-        if body[:12] != self.header or len(body) < 24:
+        if not body.startswith(self.header) or len(body) < 24:
             return  # someone else's message on shared routing
         key, seq = _KEY_SEQ.unpack_from(body, 12)
         entry = self.inflight.pop(seq, None)
