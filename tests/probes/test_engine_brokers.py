@@ -300,3 +300,21 @@ def test_cleanup_deletes_what_a_killed_probe_left(kind: str) -> None:
     ]
     assert not leftover_exists(kind, run)
     assert cleanup_leftovers_sync(target, run, shards=2) == []  # already gone: no error
+
+
+def test_a_stopped_probe_reports_progress_and_counts_nothing_cut_short_as_lost() -> None:
+    require_broker("redis")
+    progress: list = []
+    started = time.monotonic()
+    outcome = run_broker_probe_sync(
+        broker_target(BROKER_URLS["redis"]),
+        plan("open", rate=200, duration_s=20),
+        run_id(),
+        on_progress=progress.append,
+        should_stop=lambda: time.monotonic() - started > 0.8,
+        progress_interval_s=0.1,
+    )
+    assert outcome.stopped and outcome.duration_s < 5
+    assert outcome.lost == 0 and outcome.completed > 0
+    assert progress and progress[-1].sent >= progress[0].sent
+    assert max(p.percent for p in progress) < 50
