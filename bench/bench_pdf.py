@@ -75,17 +75,11 @@ def main() -> None:
     from weasyprint import HTML
 
     from decisions.demo import USE_CASES
-    from decisions.exports.pdf import (
-        BASE_URL,
-        SafeFetcher,
-        adr_html,
-        log_html,
-        log_timeout,
-        render_pdf,
-    )
     from decisions.models import Decision, UseCase
-    from decisions.services.adr import decision_create_from_use_case
-    from decisions.services.usecases import use_case_save
+    from decisions.pdf import BASE_URL, SafeFetcher, render_pdf
+    from decisions.records.exports.pdf import adr_html, log_html, log_timeout
+    from decisions.records.services import decision_create_from_use_case
+    from decisions.usecases.services import use_case_save
     from patterns.diagrams import svg_cache
     from tests.factories import make_team
 

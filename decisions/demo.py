@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from decisions.models import Membership, Role, Team, UseCase
-from decisions.services.usecases import use_case_save
+from decisions.usecases.services import use_case_save
 from patterns.engine import Hop
 
 DEMO_PASSWORD = "archway-demo"
@@ -177,7 +177,7 @@ def seed_demo_adrs(team: Team) -> list[str]:
     """Demo ADRs for acme: an accepted record with its superseded predecessor (the
     notifications use case) and a proposal drafted from "Place an order"."""
     from decisions.models import Decision, DecisionStatus
-    from decisions.services.adr import (
+    from decisions.records.services import (
         decision_create_from_use_case,
         decision_supersede,
         decision_transition,
@@ -233,7 +233,7 @@ def seed_demo_review(team: Team) -> list[str]:
     from django.utils import timezone
 
     from decisions.models import Decision, DecisionStatus, ReviewSession
-    from decisions.services.review import comment_add, session_create, session_start, vote_cast
+    from decisions.reviews.services import comment_add, session_create, session_start, vote_cast
 
     proposals = list(
         Decision.objects.filter(team=team, status=DecisionStatus.PROPOSED).order_by("number")

@@ -7,7 +7,7 @@ import logging
 from django import template
 
 from decisions.models import Decision, RecommendationSnapshot, UseCase
-from decisions.selectors_adr import decisions_for_use_case
+from decisions.records.selectors import decisions_for_use_case
 from patterns.diagrams import DiagramError, diagram_svg
 
 register = template.Library()

@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import expect
 
 from decisions.models import Outcome
-from decisions.services.review import comment_add, vote_cast
+from decisions.reviews.services import comment_add, vote_cast
 from tests.decisions.review_support import make_members, make_proposals, make_session
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from decisions.models import Decision, DecisionStatus
-from decisions.services.adr import (
+from decisions.records.services import (
     decision_create_from_use_case,
     decision_supersede,
     decision_transition,

@@ -8,8 +8,8 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from decisions.models import Decision, Role, Team
-from decisions.services.adr import decision_create_from_use_case
-from decisions.services.review import session_create, session_start
+from decisions.records.services import decision_create_from_use_case
+from decisions.reviews.services import session_create, session_start
 from patterns.engine import Hop
 from tests.factories import add_member, make_use_case
 

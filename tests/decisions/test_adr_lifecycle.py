@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 
 from decisions.models import Decision, DecisionStatus
-from decisions.services.adr import (
+from decisions.records.services import (
     DecisionError,
     decision_create,
     decision_create_from_use_case,

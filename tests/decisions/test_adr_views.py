@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from decisions.models import Decision, DecisionStatus
-from decisions.services.adr import decision_create, decision_transition
+from decisions.records.services import decision_create, decision_transition
 from tests.decisions.adr_support import accepted_with_predecessor, drafted, order_use_case
 
 S = DecisionStatus

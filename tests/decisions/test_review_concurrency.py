@@ -14,7 +14,7 @@ import pytest
 from django.db import connection
 
 from decisions.models import DecisionStatus, Outcome, ReviewSession, Vote
-from decisions.services.review import ReviewError, item_decide, session_close, vote_cast
+from decisions.reviews.services import ReviewError, item_decide, session_close, vote_cast
 from tests.decisions.review_support import make_members, make_proposals, make_session
 
 pytestmark = pytest.mark.django_db(transaction=True)

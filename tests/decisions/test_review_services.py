@@ -18,8 +18,8 @@ from decisions.models import (
     ReviewStatus,
     Vote,
 )
-from decisions.services.adr import decision_transition
-from decisions.services.review import (
+from decisions.records.services import decision_transition
+from decisions.reviews.services import (
     ReviewError,
     comment_add,
     item_decide,

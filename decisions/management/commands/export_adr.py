@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from decisions.exports.madr import to_madr
-from decisions.exports.nygard import to_nygard
-from decisions.exports.pdf import PdfError, adr_pdf
 from decisions.management.commands._adr_common import (
     decision_or_fail,
     team_or_fail,
     write_or_fail,
 )
+from decisions.pdf import PdfError
+from decisions.records.exports.madr import to_madr
+from decisions.records.exports.nygard import to_nygard
+from decisions.records.exports.pdf import adr_pdf
 
 
 class Command(BaseCommand):

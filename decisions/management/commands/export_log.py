@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from decisions.exports.pdf import PdfError, log_html, log_timeout, render_pdf
-from decisions.exports.zip import log_zip
 from decisions.management.commands._adr_common import team_or_fail, write_or_fail
 from decisions.models import Decision
+from decisions.pdf import PdfError, render_pdf
+from decisions.records.exports.pdf import log_html, log_timeout
+from decisions.records.exports.zip import log_zip
 
 
 class Command(BaseCommand):

@@ -1,0 +1,1 @@
+"""Decision records (ADRs): lifecycle, history, diagrams, exports and imports."""

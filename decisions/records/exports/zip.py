@@ -1,0 +1,72 @@
+"""The whole decision log as a zip: ``docs/decisions/NNNN-slug.md`` (MADR 4), an
+``index.md``, the diagrams as SVG (each record also carries its diagram as a Mermaid
+block) and the images stored with the records, beside them under the names their
+Markdown uses, ready to unpack into a repository.
+
+Entries carry a fixed timestamp, so the same log always gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Iterable
+
+from decisions.models import Decision, Team
+from decisions.records.exports.madr import one_line, to_madr
+from decisions.records.exports.nygard import to_nygard
+from decisions.records.selectors import decision_diagram_mermaid, decision_diagram_svg
+
+FOLDER = "docs/decisions"
+FIXED_TIME = (2000, 1, 1, 0, 0, 0)
+
+
+def index_markdown(team: Team, decisions: list[Decision], diagrams: set[int]) -> str:
+    lines = [
+        f"# Architecture decision records: {one_line(team.name)}",
+        "",
+        "| Number | Title | Status | Date | Diagram |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for d in decisions:
+        title = one_line(d.title).replace("|", "\\|")
+        diagram = f"[SVG](diagrams/{d.filename[:-3]}.svg)" if d.number in diagrams else ""
+        lines.append(
+            f"| {d.label} | [{title}]({d.filename}) | {d.status} | {d.date.isoformat()} | "
+            f"{diagram} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _write(archive: zipfile.ZipFile, name: str, data: str | bytes) -> None:
+    info = zipfile.ZipInfo(name, date_time=FIXED_TIME)
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info.external_attr = 0o644 << 16
+    archive.writestr(info, data.encode() if isinstance(data, str) else data)
+
+
+def log_zip(team: Team, decisions: Iterable[Decision], *, style: str = "madr") -> bytes:
+    """The log as a zip; ``style`` "nygard" writes adr-tools records instead of MADR 4."""
+    decisions = sorted(decisions, key=lambda d: d.number)
+    write_record = to_nygard if style == "nygard" else to_madr
+    buffer = io.BytesIO()
+    diagrams: set[int] = set()
+    written: set[str] = set()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for decision in decisions:
+            svg = decision_diagram_svg(decision=decision)
+            svg_path = f"diagrams/{decision.filename[:-3]}.svg" if svg else None
+            mermaid = decision_diagram_mermaid(decision=decision) if svg else None
+            text = write_record(decision, svg_path=svg_path, mermaid=mermaid)
+            _write(archive, f"{FOLDER}/{decision.filename}", text)
+            if svg:
+                diagrams.add(decision.number)
+                _write(archive, f"{FOLDER}/{svg_path}", svg)
+            for attachment in decision.attachments.all():
+                # Records of one log that show the same image share one file.
+                if attachment.name not in written:
+                    written.add(attachment.name)
+                    with attachment.file.open("rb") as handle:
+                        _write(archive, f"{FOLDER}/{attachment.name}", handle.read())
+        _write(archive, f"{FOLDER}/index.md", index_markdown(team, decisions, diagrams))
+    return buffer.getvalue()

@@ -1,0 +1,236 @@
+from __future__ import annotations
+
+import uuid
+from pathlib import PurePosixPath
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+from django.utils.text import slugify
+
+from decisions.jobs import Job
+
+__all__ = [
+    "Decision",
+    "DecisionAttachment",
+    "DecisionChange",
+    "DecisionLink",
+    "DecisionLinkKind",
+    "DecisionStatus",
+    "ExportJob",
+    "LINK_INVERSE_LABELS",
+]
+
+
+class DecisionStatus(models.TextChoices):
+    PROPOSED = "proposed", "Proposed"
+    ACCEPTED = "accepted", "Accepted"
+    REJECTED = "rejected", "Rejected"
+    DEPRECATED = "deprecated", "Deprecated"
+    SUPERSEDED = "superseded", "Superseded"
+
+
+class Decision(models.Model):
+    """An architecture decision record, with the fields of MADR 4.
+
+    Text fields hold Markdown; it is sanitised when rendered, never trusted.
+    """
+
+    team = models.ForeignKey("decisions.Team", on_delete=models.CASCADE, related_name="decisions")
+    number = models.PositiveIntegerField(help_text="Numbered per team: ADR-0001, ADR-0002, ...")
+    title = models.CharField(max_length=200)
+    status = models.CharField(
+        max_length=20, choices=DecisionStatus.choices, default=DecisionStatus.PROPOSED
+    )
+    date = models.DateField()
+    decision_makers = models.TextField(blank=True, help_text="Who decided, one per line.")
+    consulted = models.TextField(blank=True, help_text="Whose opinion was sought, one per line.")
+    informed = models.TextField(blank=True, help_text="Who is kept up to date, one per line.")
+    context = models.TextField(blank=True, help_text="Context and problem statement.")
+    drivers = models.TextField(blank=True, help_text="Decision drivers, as a Markdown list.")
+    considered_options = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="[{name, pattern, summary, pros: [...], cons: [...]}], in order.",
+    )
+    chosen_option = models.CharField(max_length=200, blank=True)
+    justification = models.TextField(blank=True)
+    consequences = models.TextField(blank=True, help_text="Good and bad consequences.")
+    confirmation = models.TextField(blank=True, help_text="How compliance will be confirmed.")
+    more_information = models.TextField(blank=True)
+
+    use_case = models.ForeignKey(
+        "decisions.UseCase",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="decisions",
+    )
+    snapshot = models.ForeignKey(
+        "decisions.RecommendationSnapshot",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    chosen_pattern = models.CharField(max_length=40, blank=True)
+    superseded_by = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="supersedes"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["team", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["team", "number"], name="adr_number_unique_per_team")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.label}: {self.title}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("adr-detail", args=[self.team.slug, self.number])
+
+    @property
+    def label(self) -> str:
+        return f"ADR-{self.number:04d}"
+
+    @property
+    def slug(self) -> str:
+        """The file-name part after the number: ``0007-use-a-saga-for-orders.md``."""
+        return slugify(self.title)[:60].strip("-") or "decision"
+
+    @property
+    def filename(self) -> str:
+        return f"{self.number:04d}-{self.slug}.md"
+
+    @property
+    def is_editable(self) -> bool:
+        """Only a proposal changes in place; a settled record is superseded instead."""
+        return self.status == DecisionStatus.PROPOSED
+
+    def people(self, field: str) -> list[str]:
+        """decision_makers / consulted / informed as a list (stored one per line)."""
+        return [line.strip() for line in getattr(self, field).splitlines() if line.strip()]
+
+
+class DecisionChange(models.Model):
+    """One entry in an ADR's history: who changed what, when."""
+
+    decision = models.ForeignKey(Decision, on_delete=models.CASCADE, related_name="changes")
+    at = models.DateTimeField(auto_now_add=True)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    action = models.CharField(max_length=40)  # created, edited, accepted, superseded, ...
+    diff = models.JSONField(default=dict, blank=True)  # field -> [old, new]
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.decision.label} {self.action} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class DecisionLinkKind(models.TextChoices):
+    """Links between records beyond supersede; each reads one way from either end."""
+
+    AMENDS = "amends", "Amends"
+    RELATES_TO = "relates-to", "Relates to"
+    DEPENDS_ON = "depends-on", "Depends on"
+
+
+# How a link reads from its target: ADR-0007 amends ADR-0005, so ADR-0005 is amended by 7.
+LINK_INVERSE_LABELS = {
+    DecisionLinkKind.AMENDS: "Amended by",
+    DecisionLinkKind.RELATES_TO: "Relates to",
+    DecisionLinkKind.DEPENDS_ON: "Needed by",
+}
+
+
+class DecisionLink(models.Model):
+    """A typed link from one record to another of the same team."""
+
+    source = models.ForeignKey(Decision, on_delete=models.CASCADE, related_name="links_out")
+    target = models.ForeignKey(Decision, on_delete=models.CASCADE, related_name="links_in")
+    kind = models.CharField(max_length=20, choices=DecisionLinkKind.choices)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["source", "kind", "target"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "target", "kind"], name="decision_link_unique"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(source=models.F("target")), name="decision_link_not_to_itself"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source.label} {self.get_kind_display().lower()} {self.target.label}"
+
+    @property
+    def inverse_label(self) -> str:
+        return LINK_INVERSE_LABELS[DecisionLinkKind(self.kind)]
+
+
+def attachment_path(instance: DecisionAttachment, filename: str) -> str:
+    """Under MEDIA_ROOT, one folder per record; the name is the storage's, never the user's
+    path (that is kept in ``name``)."""
+    suffix = PurePosixPath(instance.name).suffix.lower()
+    return (
+        f"adr-files/{instance.decision.team_id}/{instance.decision_id}/{uuid.uuid4().hex}{suffix}"
+    )
+
+
+class DecisionAttachment(models.Model):
+    """A file a record shows (an image), stored with it and exported beside it.
+
+    ``name`` is the path the record's Markdown uses, relative to the record's own folder
+    (``images/flow.png``); the bytes live in Django's storage under MEDIA_ROOT.
+    """
+
+    decision = models.ForeignKey(Decision, on_delete=models.CASCADE, related_name="attachments")
+    name = models.CharField(max_length=255)
+    file = models.FileField(upload_to=attachment_path, max_length=300)
+    content_type = models.CharField(max_length=40)
+    size = models.PositiveIntegerField()
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["decision", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["decision", "name"], name="attachment_name_per_record")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.decision.label}: {self.name}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("adr-file", args=[self.decision.team.slug, self.decision.number, self.name])
+
+
+class ExportJob(Job):
+    """A whole-log export built by a Celery worker; the row holds its state and progress."""
+
+    team = models.ForeignKey("decisions.Team", on_delete=models.CASCADE, related_name="exports")
+    kind = models.CharField(max_length=20, default="log-pdf")
+    total = models.PositiveIntegerField(default=0, help_text="Records to render.")
+    done = models.PositiveIntegerField(default=0, help_text="Records rendered so far.")
+    file = models.CharField(max_length=300, blank=True, help_text="Path under MEDIA_ROOT.")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created", "-pk"]
+        indexes = [models.Index(fields=["status"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} for {self.team} ({self.status}, {self.progress:.0f}%)"

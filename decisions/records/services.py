@@ -1,0 +1,460 @@
+"""ADR lifecycle: create (by hand, from a use case, by import), edit, transition, supersede.
+
+Every write goes through here and leaves a `DecisionChange` row (who, when, what, and a
+diff of field -> [old, new]), so the history page and the audit trail cannot drift apart.
+
+Lifecycle (MADR statuses)::
+
+    proposed -> accepted | rejected
+    accepted -> deprecated
+    accepted -> superseded   (only by accepting the replacement that `decision_supersede` made)
+
+Supersede semantics: `decision_supersede` makes a new *proposed* record and links the two
+at once (old.superseded_by = new, so new.supersedes holds old). The old record stays
+accepted, because the replacement may still be rejected; it becomes *superseded* in the
+same transaction that accepts the replacement. Rejecting the replacement removes the link
+so the old record can be superseded again later. Only proposals are edited in place.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from decisions.models import Decision, DecisionChange, DecisionStatus, Team, UseCase
+from decisions.usecases.services import use_case_snapshot
+from patterns.engine import PATTERN_NAMES
+
+S = DecisionStatus
+
+# Fields a person may change on a proposal (and that imports may set).
+EDITABLE_FIELDS: tuple[str, ...] = (
+    "title",
+    "date",
+    "decision_makers",
+    "consulted",
+    "informed",
+    "context",
+    "drivers",
+    "considered_options",
+    "chosen_option",
+    "chosen_pattern",
+    "justification",
+    "consequences",
+    "confirmation",
+    "more_information",
+)
+
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    S.PROPOSED: (S.ACCEPTED, S.REJECTED),
+    S.ACCEPTED: (S.DEPRECATED,),
+}
+
+ACTION_FOR = {S.ACCEPTED: "accepted", S.REJECTED: "rejected", S.DEPRECATED: "deprecated"}
+
+# A draft lists the engine's best few options as "considered": MADR asks for the options
+# seriously weighed, and the tail of the ranking (patterns that scored far behind) would
+# only add pages of pros and cons nobody discussed. People can add any option back.
+DRAFT_OPTIONS = 4
+
+# Number allocation retries: a second writer that slipped past the team lock (e.g. a
+# database without row locks) hits the unique constraint and simply takes the next one.
+_NUMBER_ATTEMPTS = 5
+
+
+class DecisionError(Exception):
+    """A lifecycle rule refused the change; the message is shown to the user as is."""
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+        super().__init__(message)
+
+
+User = AbstractBaseUser | None
+
+
+# --- creating ---------------------------------------------------------------
+
+
+def decision_create(
+    *,
+    team: Team,
+    data: Mapping[str, Any],
+    by: User,
+    status: str = S.PROPOSED,
+    number: int | None = None,
+    action: str = "created",
+    note: str = "",
+) -> Decision:
+    """A new record with the next free number (or `number`, for imports)."""
+    unknown = set(data) - set(EDITABLE_FIELDS) - {"use_case", "snapshot"}
+    if unknown:
+        raise DecisionError(f"Unknown ADR fields: {', '.join(sorted(unknown))}.")
+    values = {"date": timezone.localdate(), **data}
+    for attempt in range(_NUMBER_ATTEMPTS):
+        try:
+            with transaction.atomic():
+                chosen = number if number is not None else _next_number(team)
+                if (
+                    number is not None
+                    and Decision.objects.filter(team=team, number=number).exists()
+                ):
+                    raise DecisionError(f"{team.slug} already has ADR-{number:04d}.")
+                decision = Decision.objects.create(
+                    team=team, number=chosen, status=status, created_by=_user(by), **values
+                )
+                diff = {
+                    name: [None, _jsonable(getattr(decision, name))] for name in ("title", "status")
+                }
+                _log(decision, by, action, diff, note)
+                return decision
+        except IntegrityError:
+            if number is not None or attempt == _NUMBER_ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _next_number(team: Team) -> int:
+    """Lock the team row, then read the highest number: creators of one team queue here.
+
+    On SQLite, `select_for_update` is a no-op but the connection opens transactions with
+    BEGIN IMMEDIATE (settings), which serialises writers the same way.
+    """
+    Team.objects.select_for_update().filter(pk=team.pk).first()
+    highest = Decision.objects.filter(team=team).aggregate(n=Max("number"))["n"]
+    return (highest or 0) + 1
+
+
+@transaction.atomic
+def decision_create_from_use_case(*, use_case: UseCase, by: User) -> Decision:
+    """Draft a proposal from the use case's latest recommendation (evaluating it if needed)."""
+    snapshot = use_case.latest_snapshot or use_case_snapshot(use_case=use_case, by=by)
+    data = draft_from_recommendation(
+        use_case_name=use_case.name,
+        description=use_case.description,
+        inputs=snapshot.inputs,
+        output=snapshot.output,
+    )
+    data["use_case"] = use_case
+    data["snapshot"] = snapshot
+    return decision_create(
+        team=use_case.team,
+        data=data,
+        by=by,
+        note=f"Drafted from the use case “{use_case.name}”.",
+        action="drafted",
+    )
+
+
+def draft_from_recommendation(
+    *,
+    use_case_name: str,
+    description: str,
+    inputs: Mapping[str, Any],
+    output: Mapping[str, Any],
+) -> dict[str, Any]:
+    """The MADR fields filled from an engine answer (pure: dicts in, dict out)."""
+    options = list(output.get("options", []))
+    top = options[0] if options else {"name": "", "pattern": "", "because": [], "score": 0}
+    reasons: dict[str, str] = {}
+    for option in options:
+        for reason in option.get("because", []):
+            reasons.setdefault(reason["rule"], reason["explanation"])
+    fired = [rule for rule in output.get("fired_rules", []) if rule in reasons]
+    fired += [rule for rule in reasons if rule not in fired]
+
+    context = []
+    if description:
+        context.append(description.strip())
+    context.append(f"The use case “{use_case_name}” states these requirements:")
+    context.append(_requirements_markdown(inputs))
+
+    runner_up = options[1] if len(options) > 1 else None
+    for_top = [r["explanation"] for r in top.get("because", []) if r.get("effect", 0) > 0]
+    justification = "; ".join(for_top) or "it scored highest against the stated requirements"
+    justification += f" (score {top.get('score', 0):g}"
+    if runner_up:
+        justification += f", ahead of {runner_up['name']} at {runner_up['score']:g}"
+    justification += ")"
+
+    consequences = [f"* Good, because {_lower_first(s)}" for s in top.get("strengths", [])]
+    consequences += [f"* Bad, because {_lower_first(w)}" for w in top.get("weaknesses", [])]
+    consequences += [
+        f"* Bad, because {_lower_first(risk['text'])} ({risk['severity']} risk)"
+        for risk in output.get("risks", [])
+    ]
+
+    more = []
+    if output.get("supporting"):
+        more.append("Supporting decisions:")
+        more.append("")
+        more.extend(f"* **{s['title']}**: {s['why']}" for s in output["supporting"])
+        more.append("")
+    pack = output.get("rule_pack", {})
+    if pack:
+        more.append(f"Recommended by rule pack {pack.get('name', '')} {pack.get('version', '')}.")
+
+    return {
+        "title": f"{top['name']} for {use_case_name}"[:200],
+        "context": "\n\n".join(context),
+        "drivers": "\n".join(f"* {reasons[rule]}" for rule in fired),
+        "considered_options": [
+            {
+                "name": option["name"],
+                "pattern": option["pattern"],
+                "summary": f"{option['family'].capitalize()} pattern, score {option['score']:g}.",
+                "pros": [_lower_first(s) for s in option.get("strengths", [])],
+                "cons": [_lower_first(w) for w in option.get("weaknesses", [])],
+            }
+            for option in options[:DRAFT_OPTIONS]
+        ],
+        "chosen_option": top["name"],
+        "chosen_pattern": top["pattern"],
+        "justification": justification,
+        "consequences": "\n".join(consequences),
+        "confirmation": _confirmation(output.get("chain_estimate") or {}),
+        "more_information": "\n".join(more).strip(),
+    }
+
+
+def _requirements_markdown(inputs: Mapping[str, Any]) -> str:
+    def get(key: str, default: Any = "") -> Any:
+        return inputs.get(key, default)
+
+    lines = [
+        f"* Caller: {get('caller')}, {'waits for' if get('caller_waits') else 'does not wait for'}"
+        " the result",
+        f"* Latency budget: p95 {get('latency_p95_ms'):g} ms, p99 {get('latency_p99_ms'):g} ms",
+        f"* Consistency: {get('consistency')}"
+        + (f" (stale up to {get('staleness_s'):g} s)" if get("consistency") == "eventual" else ""),
+        f"* Availability target: {get('availability'):g} %",
+        f"* When a dependency is down: {get('when_dependency_down')}",
+        f"* Message loss: {'acceptable' if get('message_loss_ok') else 'not acceptable'}",
+        f"* Load: peak {get('peak_rps'):g}/s, average {get('avg_rps'):g}/s",
+        f"* Consumers of the outcome: {get('consumers')}",
+        f"* Distributed transaction: {'yes' if get('distributed_transaction') else 'no'}",
+        f"* Ordering: {get('ordering')}; delivery: {get('delivery')}",
+        f"* Streaming: {get('streaming')}",
+    ]
+    chain = get("chain", []) or []
+    if chain:
+        hops = ", ".join(
+            f"{hop['service']} (p50 {hop['p50_ms']:g} / p99 {hop['p99_ms']:g} ms"
+            + ("" if hop.get("critical", True) else ", after the answer")
+            + ")"
+            for hop in chain
+        )
+        lines.append(f"* Chain: {hops}")
+    return "\n".join(lines)
+
+
+def _confirmation(estimate: Mapping[str, Any]) -> str:
+    if not estimate.get("critical_hops"):
+        return (
+            "No synchronous hop sits on the caller's path. Confirm in production that "
+            "the queue or topic lag stays within the staleness the use case allows."
+        )
+    verdict = "within" if estimate.get("within_budget") else "over"
+    measured = [h["service"] for h in estimate.get("hops", []) if h.get("source") == "measured"]
+    text = (
+        f"The estimated chain latency over {estimate['critical_hops']} synchronous "
+        f"hop{'s' if estimate['critical_hops'] != 1 else ''} is p50 {estimate['p50_ms']:.0f} ms, "
+        f"p95 {estimate['p95_ms']:.0f} ms and p99 {estimate['p99_ms']:.0f} ms, {verdict} the "
+        f"budget of p95 {estimate['budget_p95_ms']:g} ms / p99 {estimate['budget_p99_ms']:g} ms."
+    )
+    if measured:
+        text += f" Measured by probes: {', '.join(measured)}."
+    text += " Confirm with a probe run of the chain before and after the change."
+    return text
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:] if text[:2] != text[:2].upper() else text
+
+
+# --- editing ----------------------------------------------------------------
+
+
+@transaction.atomic
+def decision_update(*, decision: Decision, data: Mapping[str, Any], by: User) -> Decision:
+    """Change a proposal's fields; a settled record is superseded, never edited in place."""
+    decision = _locked(decision)
+    if not decision.is_editable:
+        if decision.status == S.ACCEPTED:
+            raise DecisionError(
+                f"{decision.label} is accepted and cannot be edited in place; "
+                "supersede it with a new record instead."
+            )
+        raise DecisionError(
+            f"{decision.label} is {decision.get_status_display().lower()}; "
+            "only proposed records can be edited."
+        )
+    unknown = set(data) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise DecisionError(f"These fields cannot be edited: {', '.join(sorted(unknown))}.")
+    diff = _apply(decision, data)
+    if diff:
+        decision.save()
+        _log(decision, by, "edited", diff)
+    return decision
+
+
+# --- lifecycle --------------------------------------------------------------
+
+
+@transaction.atomic
+def decision_transition(
+    *,
+    decision: Decision,
+    to: str,
+    by: User,
+    note: str = "",
+    decision_makers: list[str] | None = None,
+    consulted: list[str] | None = None,
+) -> Decision:
+    """Move a record along its lifecycle, or raise `DecisionError` saying why not."""
+    decision = _locked(decision)
+    current = decision.status
+    if to not in S.values:
+        raise DecisionError(f"“{to}” is not an ADR status.")
+    if to == S.SUPERSEDED:
+        raise DecisionError(
+            f"{decision.label} becomes superseded when its replacement is accepted; "
+            "use “Supersede” to start the replacement."
+        )
+    if to not in TRANSITIONS.get(current, ()):
+        allowed = TRANSITIONS.get(current, ())
+        hint = (
+            "it can go to " + " or ".join(S(a).label.lower() for a in allowed)
+            if allowed
+            else "that is final"
+        )
+        raise DecisionError(
+            f"{decision.label} is {S(current).label.lower()} and cannot become "
+            f"{S(to).label.lower()}; {hint}."
+        )
+    changes: dict[str, Any] = {"status": to}
+    if to == S.ACCEPTED:
+        changes["date"] = timezone.localdate()
+        if decision_makers is not None:
+            changes["decision_makers"] = "\n".join(_people(decision_makers))
+        if consulted is not None:
+            changes["consulted"] = "\n".join(_people(consulted))
+    diff = _apply(decision, changes)
+    decision.save()
+    _log(decision, by, ACTION_FOR[to], diff, note)
+
+    predecessors = list(Decision.objects.select_for_update().filter(superseded_by=decision))
+    for old in predecessors:
+        if to == S.ACCEPTED and old.status == S.ACCEPTED:
+            old_diff = _apply(old, {"status": S.SUPERSEDED})
+            old.save()
+            _log(old, by, "superseded", old_diff, f"Superseded by {decision.label}.")
+        elif to == S.REJECTED:
+            old.superseded_by = None
+            old.save(update_fields=["superseded_by", "updated"])
+            _log(
+                old,
+                by,
+                "unlinked",
+                {"superseded_by": [decision.label, None]},
+                f"Replacement {decision.label} was rejected.",
+            )
+    return decision
+
+
+@transaction.atomic
+def decision_supersede(*, decision: Decision, by: User) -> Decision:
+    """Start a replacement for an accepted record: a proposed copy, linked both ways.
+
+    The old record stays accepted until the replacement is accepted (see module docstring).
+    """
+    old = _locked(decision)
+    if old.status != S.ACCEPTED:
+        raise DecisionError(
+            f"Only an accepted record can be superseded; {old.label} is "
+            f"{old.get_status_display().lower()}."
+        )
+    if old.superseded_by_id is not None:
+        pending = old.superseded_by
+        raise DecisionError(f"{old.label} already has a replacement in progress: {pending.label}.")
+    data = {name: getattr(old, name) for name in EDITABLE_FIELDS if name != "date"}
+    data["use_case"] = old.use_case
+    data["snapshot"] = old.snapshot
+    new = decision_create(
+        team=old.team,
+        data=data,
+        by=by,
+        action="created",
+        note=f"Started to supersede {old.label}.",
+    )
+    old.superseded_by = new
+    old.save(update_fields=["superseded_by", "updated"])
+    _log(
+        old,
+        by,
+        "superseding",
+        {"superseded_by": [None, new.label]},
+        f"{new.label} proposed as its replacement.",
+    )
+    return new
+
+
+# --- helpers ----------------------------------------------------------------
+
+
+def _locked(decision: Decision) -> Decision:
+    """The row as it is now, locked for this transaction (two facilitators, one click each)."""
+    return Decision.objects.select_for_update().select_related("team").get(pk=decision.pk)
+
+
+def _apply(decision: Decision, changes: Mapping[str, Any]) -> dict[str, list[Any]]:
+    diff: dict[str, list[Any]] = {}
+    for name, value in changes.items():
+        if name == "date" and isinstance(value, str):
+            value = datetime.date.fromisoformat(value)
+        old = getattr(decision, name)
+        if old != value:
+            diff[name] = [_jsonable(old), _jsonable(value)]
+            setattr(decision, name, value)
+    return diff
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    if isinstance(value, Decision):
+        return value.label
+    if hasattr(value, "pk"):
+        return str(value)
+    return value
+
+
+def _people(names: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(name.strip() for name in names if name and name.strip()))
+
+
+def _user(by: User) -> Any:
+    return by if by is not None and getattr(by, "is_authenticated", False) else None
+
+
+def _log(
+    decision: Decision, by: User, action: str, diff: Mapping[str, Any], note: str = ""
+) -> DecisionChange:
+    return DecisionChange.objects.create(
+        decision=decision, by=_user(by), action=action, diff=dict(diff), note=note
+    )
+
+
+def pattern_for_option(name: str) -> str:
+    """The engine's pattern id for an option name, or "" (imports, hand-written options)."""
+    for pattern, label in PATTERN_NAMES.items():
+        if label.casefold() == name.strip().casefold():
+            return pattern
+    return ""

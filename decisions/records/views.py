@@ -1,0 +1,494 @@
+"""ADR pages: the team's log, one record, edit, history, lifecycle, exports, imports.
+
+Viewers read and export; members create, edit, draft, supersede and import;
+facilitators accept, reject and deprecate. Outside the team every URL is a 404.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime
+import logging
+import uuid
+from pathlib import PurePosixPath
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.text import slugify
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseStopPolling
+
+from decisions.models import Decision, DecisionStatus, ExportJob, Membership, Role, Team, UseCase
+from decisions.pdf import PdfError
+from decisions.records.exports.jobs import EnqueueError, export_job_path, export_job_start
+from decisions.records.exports.madr import to_madr
+from decisions.records.exports.nygard import to_nygard
+from decisions.records.exports.pdf import adr_pdf, record_context
+from decisions.records.exports.zip import log_zip
+from decisions.records.forms import (
+    DecisionForm,
+    ImportConfirmForm,
+    ImportForm,
+    NewDecisionForm,
+    TransitionForm,
+)
+from decisions.records.imports.service import (
+    ImportProblem,
+    files_from_zip,
+    import_adrs,
+    plan_import,
+)
+from decisions.records.selectors import (
+    decision_diagram_mermaid,
+    decision_diagram_svg,
+    decision_get,
+    decision_history,
+    decision_list,
+    decision_log_problems,
+    decision_patterns,
+    supersede_graph_svg,
+)
+from decisions.records.services import (
+    TRANSITIONS,
+    DecisionError,
+    decision_create,
+    decision_create_from_use_case,
+    decision_supersede,
+    decision_transition,
+    decision_update,
+)
+from decisions.teams.access import get_team_object_or_404, team_membership
+
+log = logging.getLogger(__name__)
+
+
+def _decision_for(request: HttpRequest, team_slug: str, number: int, need: str = Role.VIEWER):
+    membership = team_membership(request, team_slug, need=need)
+    try:
+        return membership, decision_get(team=membership.team, number=number)
+    except Decision.DoesNotExist:
+        raise Http404("No such ADR.") from None
+
+
+def _attachment(content: bytes | str, filename: str, content_type: str) -> HttpResponse:
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+# --- the log ---------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def adr_list(request: HttpRequest, team_slug: str) -> HttpResponse:
+    membership = team_membership(request, team_slug)
+    team = membership.team
+    filters = {
+        "status": request.GET.get("status", ""),
+        "pattern": request.GET.get("pattern", ""),
+        "query": request.GET.get("q", "").strip(),
+    }
+    context = {
+        "team": team,
+        "membership": membership,
+        "decisions": decision_list(team=team, **filters).prefetch_related(
+            "links_out__target", "links_in__source"
+        ),
+        "filters": filters,
+        "statuses": DecisionStatus.choices,
+        "patterns": decision_patterns(team=team),
+        "new_form": NewDecisionForm(),
+        "latest_job": ExportJob.objects.filter(team=team).first(),
+    }
+    if request.htmx and request.htmx.target == "adr-table":
+        return render(request, "decisions/records/adr_list.html#adr-table", context)
+    context["graph_svg"] = supersede_graph_svg(team=team)
+    context["log_problems"] = decision_log_problems(team=team)
+    return render(request, "decisions/records/adr_list.html", context)
+
+
+@login_required
+@require_POST
+def adr_create(request: HttpRequest, team_slug: str) -> HttpResponse:
+    membership = team_membership(request, team_slug, need=Role.MEMBER)
+    form = NewDecisionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "A new ADR needs a title.")
+        return redirect("adr-list", team_slug=team_slug)
+    decision = decision_create(team=membership.team, data=form.cleaned_data, by=request.user)
+    messages.success(request, f"{decision.label} created; fill in the rest.")
+    return redirect("adr-edit", team_slug=team_slug, number=decision.number)
+
+
+@login_required
+@require_POST
+def adr_draft(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
+    use_case = get_team_object_or_404(
+        request, UseCase.objects.select_related("team", "latest_snapshot"),
+        team_slug=team_slug, need=Role.MEMBER, pk=pk,
+    )  # fmt: skip
+    decision = decision_create_from_use_case(use_case=use_case, by=request.user)
+    messages.success(request, f"{decision.label} drafted from “{use_case.name}”. Edit it freely.")
+    return redirect(decision)
+
+
+# --- one record ------------------------------------------------------------------
+
+
+def _detail_context(membership: Membership, decision: Decision) -> dict:
+    record = record_context(decision)
+    return {
+        "team": membership.team,
+        "membership": membership,
+        "decision": decision,
+        "r": record,
+        "attachments": list(decision.attachments.all()),
+        "transition_form": TransitionForm(),
+        "transitions": _transitions_for(decision),
+    }
+
+
+def _transitions_for(decision: Decision) -> list[tuple[str, str]]:
+    labels = {
+        DecisionStatus.ACCEPTED: "Accept",
+        DecisionStatus.REJECTED: "Reject",
+        DecisionStatus.DEPRECATED: "Deprecate",
+    }
+    return [(to, labels[to]) for to in TRANSITIONS.get(decision.status, ())]
+
+
+@login_required
+@require_GET
+def adr_detail(request: HttpRequest, team_slug: str, number: int) -> HttpResponse:
+    membership, decision = _decision_for(request, team_slug, number)
+    return render(
+        request, "decisions/records/adr_detail.html", _detail_context(membership, decision)
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def adr_edit(request: HttpRequest, team_slug: str, number: int) -> HttpResponse:
+    membership, decision = _decision_for(request, team_slug, number, need=Role.MEMBER)
+    if not decision.is_editable:
+        messages.error(
+            request,
+            f"{decision.label} is {decision.get_status_display().lower()}: it is not edited in "
+            "place. Supersede it to start a new record.",
+        )
+        return redirect(decision)
+    # Validating a ModelForm writes the answers onto its instance; a copy keeps the page's
+    # heading on the record as saved when the answers are sent back with errors.
+    form = DecisionForm(request.POST or None, instance=copy.copy(decision))
+    if request.method == "POST" and form.is_valid():
+        try:
+            decision_update(decision=decision, data=form.changes(), by=request.user)
+        except DecisionError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, f"{decision.label} saved.")
+        return redirect(decision)
+    return render(
+        request,
+        "decisions/records/adr_form.html",
+        {"team": membership.team, "membership": membership, "decision": decision, "form": form},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@login_required
+@require_GET
+def adr_history(request: HttpRequest, team_slug: str, number: int) -> HttpResponse:
+    membership, decision = _decision_for(request, team_slug, number)
+    return render(
+        request,
+        "decisions/records/adr_history.html",
+        {
+            "team": membership.team,
+            "membership": membership,
+            "decision": decision,
+            "changes": decision_history(decision=decision),
+        },
+    )
+
+
+@login_required
+@require_POST
+def adr_transition(request: HttpRequest, team_slug: str, number: int) -> HttpResponse:
+    membership, decision = _decision_for(request, team_slug, number, need=Role.FACILITATOR)
+    form = TransitionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose accepted, rejected or deprecated.")
+        return redirect(decision)
+    try:
+        decision_transition(
+            decision=decision,
+            to=form.cleaned_data["to"],
+            by=request.user,
+            note=form.cleaned_data["note"],
+            decision_makers=form.people("decision_makers"),
+            consulted=form.people("consulted"),
+        )
+    except DecisionError as exc:
+        messages.error(request, exc.message)
+        return redirect(decision)
+    messages.success(request, f"{decision.label} is now {form.cleaned_data['to']}.")
+    return redirect(decision)
+
+
+@login_required
+@require_POST
+def adr_supersede(request: HttpRequest, team_slug: str, number: int) -> HttpResponse:
+    membership, decision = _decision_for(request, team_slug, number, need=Role.MEMBER)
+    try:
+        new = decision_supersede(decision=decision, by=request.user)
+    except DecisionError as exc:
+        messages.error(request, exc.message)
+        return redirect(decision)
+    messages.success(
+        request,
+        f"{new.label} started to supersede {decision.label}; it takes over once accepted.",
+    )
+    return redirect("adr-edit", team_slug=team_slug, number=new.number)
+
+
+# --- exports ---------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def adr_export_md(request: HttpRequest, team_slug: str, number: int) -> HttpResponse:
+    _, decision = _decision_for(request, team_slug, number)
+    style = request.GET.get("style", "madr")
+    mermaid = decision_diagram_mermaid(decision=decision)
+    write = to_nygard if style == "nygard" else to_madr
+    text = write(decision, mermaid=mermaid)
+    return _attachment(text, decision.filename, "text/markdown; charset=utf-8")
+
+
+@login_required
+@require_GET
+def adr_export_pdf(request: HttpRequest, team_slug: str, number: int) -> HttpResponse:
+    _, decision = _decision_for(request, team_slug, number)
+    try:
+        pdf = adr_pdf(decision)
+    except PdfError as exc:
+        log.warning("PDF for %s failed: %s", decision, exc)
+        return HttpResponse(f"The PDF could not be made: {exc}", status=503)
+    return _attachment(pdf, f"{decision.filename[:-3]}.pdf", "application/pdf")
+
+
+@login_required
+@require_GET
+def adr_diagram(request: HttpRequest, team_slug: str, number: int) -> HttpResponse:
+    _, decision = _decision_for(request, team_slug, number)
+    svg = decision_diagram_svg(decision=decision)
+    if svg is None:
+        raise Http404("This record has no diagram.")
+    response = HttpResponse(svg, content_type="image/svg+xml")
+    response["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
+    return response
+
+
+@login_required
+@require_GET
+def adr_log_zip(request: HttpRequest, team_slug: str) -> HttpResponse:
+    membership = team_membership(request, team_slug)
+    team = membership.team
+    data = log_zip(team, decision_list(team=team).prefetch_related("supersedes"))
+    return _attachment(data, f"{slugify(team.slug)}-decisions.zip", "application/zip")
+
+
+# --- the whole-log PDF job ----------------------------------------------------------
+
+
+@login_required
+@require_POST
+def adr_log_pdf_start(request: HttpRequest, team_slug: str) -> HttpResponse:
+    membership = team_membership(request, team_slug)
+    try:
+        job = export_job_start(team=membership.team, by=request.user)
+    except EnqueueError as exc:
+        messages.error(request, str(exc))
+        return redirect("adr-list", team_slug=team_slug)
+    return redirect("adr-export-job", team_slug=team_slug, pk=job.pk)
+
+
+def _job_for(request: HttpRequest, team_slug: str, pk: int) -> tuple[Team, ExportJob]:
+    job = get_team_object_or_404(request, ExportJob, team_slug=team_slug, pk=pk)
+    return job.team, job
+
+
+@login_required
+@require_GET
+def adr_export_job(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
+    team, job = _job_for(request, team_slug, pk)
+    context = {"team": team, "membership": request.membership, "job": job}
+    if request.htmx:
+        response = render(request, "decisions/records/adr_export_job.html#job-status", context)
+        return response if job.is_active else HttpResponseStopPolling(response.content)
+    return render(request, "decisions/records/adr_export_job.html", context)
+
+
+@login_required
+@require_GET
+def adr_export_job_download(request: HttpRequest, team_slug: str, pk: int) -> FileResponse:
+    team, job = _job_for(request, team_slug, pk)
+    path = export_job_path(job)
+    if path is None:
+        raise Http404("This export has no file (yet).")
+    return FileResponse(
+        open(path, "rb"),  # noqa: SIM115 - FileResponse closes it
+        as_attachment=True,
+        filename=f"{team.slug}-decision-log.pdf",
+        content_type="application/pdf",
+    )
+
+
+# --- import ------------------------------------------------------------------------
+
+# The zip being previewed waits in storage under a random token kept in the person's
+# session, so the import that follows the preview stores exactly what was shown.
+STAGED_IMPORTS = "adr-import-previews"
+# Previews nobody imported are removed by the next upload once they are this old.
+STAGED_MAX_AGE = datetime.timedelta(days=1)
+
+
+def _session_key(team: Team) -> str:
+    return f"adr-import-{team.pk}"
+
+
+def _staged_path(token: str) -> str:
+    return f"{STAGED_IMPORTS}/{token}.zip"
+
+
+def _drop_staged(request: HttpRequest, team: Team) -> None:
+    token = request.session.pop(_session_key(team), None)
+    if token:
+        default_storage.delete(_staged_path(token))
+
+
+def _drop_stale_staged() -> None:
+    try:
+        _, names = default_storage.listdir(STAGED_IMPORTS)
+    except FileNotFoundError:
+        return
+    cutoff = timezone.now() - STAGED_MAX_AGE
+    for name in names:
+        path = f"{STAGED_IMPORTS}/{name}"
+        if default_storage.get_modified_time(path) < cutoff:
+            default_storage.delete(path)
+
+
+def _import_context(membership: Membership, **extra: object) -> dict:
+    return {"team": membership.team, "membership": membership, **extra}
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def adr_import(request: HttpRequest, team_slug: str) -> HttpResponse:
+    """Upload a zip -> preview what each file becomes -> import exactly that, or nothing."""
+    membership = team_membership(request, team_slug, need=Role.MEMBER)
+    team = membership.team
+    if request.method == "GET":
+        return render(
+            request,
+            "decisions/records/adr_import.html",
+            _import_context(membership, form=ImportForm()),
+        )
+    if "token" in request.POST:
+        form = ImportConfirmForm(request.POST)
+        if (
+            not form.is_valid()
+            or request.session.get(_session_key(team)) != form.cleaned_data["token"]
+        ):
+            messages.error(request, "That preview has expired; upload the zip again.")
+            return redirect("adr-import", team_slug=team_slug)
+        token = form.cleaned_data["token"]
+        try:
+            with default_storage.open(_staged_path(token), "rb") as handle:
+                data = handle.read()
+        except OSError:
+            messages.error(request, "That preview has expired; upload the zip again.")
+            return redirect("adr-import", team_slug=team_slug)
+    else:
+        form = ImportForm(request.POST, request.FILES)
+        if not form.is_valid():
+            return render(
+                request,
+                "decisions/records/adr_import.html",
+                _import_context(membership, form=form),
+                status=400,
+            )
+        data = form.cleaned_data["archive"].read()
+        _drop_staged(request, team)
+        _drop_stale_staged()
+        token = uuid.uuid4().hex
+        default_storage.save(_staged_path(token), ContentFile(data))
+        request.session[_session_key(team)] = token
+    options = {
+        "missing_status": form.cleaned_data["missing_status"],
+        "renumber": form.cleaned_data["renumber"],
+        "may_settle": membership.is_facilitator,
+    }
+    try:
+        files = files_from_zip(data)
+        if form.cleaned_data.get("action") == "import":
+            result = import_adrs(team=team, files=files, by=request.user, **options)
+        else:
+            plan = plan_import(team=team, files=files, **options)
+    except ImportProblem as exc:
+        _drop_staged(request, team)
+        return render(
+            request,
+            "decisions/records/adr_import.html",
+            _import_context(membership, form=ImportForm(), problem=str(exc)),
+            status=400,
+        )
+    if form.cleaned_data.get("action") == "import":
+        _drop_staged(request, team)
+        formats = ", ".join(f"{n} {fmt}" for fmt, n in sorted(result.formats.items()))
+        messages.success(request, f"Imported {len(result.created)} records ({formats}).")
+        for line in result.plan.statuses_chosen:
+            messages.info(request, line)
+        for warning in result.plan.warnings:
+            messages.warning(request, warning)
+        return redirect(reverse("adr-list", args=[team_slug]))
+    confirm = ImportConfirmForm(initial={**options, "token": token})
+    return render(
+        request,
+        "decisions/records/adr_import.html",
+        _import_context(membership, plan=plan, confirm=confirm),
+        status=400 if plan.problems else 200,
+    )
+
+
+# --- files stored with a record -------------------------------------------------------
+
+# A stored file is user content: the browser may not sniff it into another type, and it
+# runs sandboxed with nothing to fetch (an SVG opened on its own cannot run or load).
+FILE_CSP = "sandbox; default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'"
+
+
+@login_required
+@require_GET
+def adr_file(request: HttpRequest, team_slug: str, number: int, name: str) -> FileResponse:
+    _, decision = _decision_for(request, team_slug, number)
+    attachment = decision.attachments.filter(name=name).first()
+    if attachment is None:
+        raise Http404("This record has no such file.")
+    response = FileResponse(
+        attachment.file.open("rb"),
+        content_type=attachment.content_type,
+        filename=PurePosixPath(attachment.name).name,
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = FILE_CSP
+    return response

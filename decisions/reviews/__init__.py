@@ -1,0 +1,1 @@
+"""Review sessions: agenda, live page, votes, comments, outcomes and minutes."""

@@ -1,1 +1,0 @@
-"""Writes, one module per area: usecases, adr, review."""

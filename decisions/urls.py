@@ -1,0 +1,7 @@
+"""Team-scoped URLs, mounted under /t/<team_slug>/; each area brings its own."""
+
+from decisions.records import urls as records
+from decisions.reviews import urls as reviews
+from decisions.usecases import urls as usecases
+
+urlpatterns = [*usecases.urlpatterns, *records.urlpatterns, *reviews.urlpatterns]

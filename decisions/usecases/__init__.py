@@ -1,0 +1,1 @@
+"""Use cases: the questionnaire, its chain of services, and the recommendation snapshots."""

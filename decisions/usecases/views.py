@@ -1,0 +1,225 @@
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import trigger_client_event
+
+from decisions.evidence import usecase_evidence
+from decisions.models import Membership, Role, UseCase
+from decisions.teams.access import get_team_object_or_404, team_membership
+from decisions.usecases.forms import (
+    HOP_PREFIX,
+    HopFormSet,
+    UseCaseForm,
+    apply_chain_op,
+    hop_rows_from_post,
+)
+from decisions.usecases.selectors import use_case_list
+from decisions.usecases.services import (
+    use_case_recommend,
+    use_case_save,
+    use_case_snapshot,
+)
+from patterns.engine import Hop, UseCaseInput
+
+FORM_TEMPLATE = "decisions/usecases/usecase_form.html"
+
+
+@login_required
+@require_GET
+def team_home(request: HttpRequest, team_slug: str) -> HttpResponse:
+    team_membership(request, team_slug)
+    return redirect("usecase-list", team_slug=team_slug)
+
+
+@login_required
+@require_GET
+def usecase_list(request: HttpRequest, team_slug: str) -> HttpResponse:
+    membership = team_membership(request, team_slug)
+    query = request.GET.get("q", "").strip()
+    context = {
+        "team": membership.team,
+        "membership": membership,
+        "use_cases": use_case_list(team=membership.team, query=query),
+        "query": query,
+    }
+    template = "decisions/usecases/usecase_list.html"
+    if request.htmx:
+        template += "#usecase-table"
+    return render(request, template, context)
+
+
+@login_required
+@require_GET
+def usecase_detail(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
+    use_case = get_team_object_or_404(
+        request,
+        UseCase.objects.select_related("latest_snapshot", "team"),
+        team_slug=team_slug,
+        pk=pk,
+    )
+    snapshot = use_case.latest_snapshot
+    hops = list(use_case.hops.all())
+    return render(
+        request,
+        "decisions/usecases/usecase_detail.html",
+        {
+            "team": use_case.team,
+            "membership": request.membership,
+            "use_case": use_case,
+            "hops": hops,
+            "evidence_rows": usecase_evidence(team=use_case.team, use_case=use_case, hops=hops),
+            "snapshot": snapshot,
+            "recommendation": snapshot.output if snapshot else None,
+            "snapshots": use_case.snapshots.all()[:10],
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def usecase_create(request: HttpRequest, team_slug: str) -> HttpResponse:
+    membership = team_membership(request, team_slug, need=Role.MEMBER)
+    return _questionnaire(request, membership, UseCase(team=membership.team))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def usecase_edit(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
+    use_case = get_team_object_or_404(
+        request, UseCase, team_slug=team_slug, need=Role.MEMBER, pk=pk
+    )
+    return _questionnaire(request, request.membership, use_case)
+
+
+@login_required
+@require_POST
+def usecase_reevaluate(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
+    use_case = get_team_object_or_404(
+        request, UseCase, team_slug=team_slug, need=Role.MEMBER, pk=pk
+    )
+    snapshot = use_case_snapshot(use_case=use_case, by=request.user)
+    messages.success(request, f"Evaluated again with rule pack {snapshot.rule_pack_version}.")
+    return redirect(use_case)
+
+
+@login_required
+@require_POST
+def usecase_preview(request: HttpRequest, team_slug: str) -> HttpResponse:
+    """The recommendation panel for the answers as they stand, saved or not."""
+    membership = team_membership(request, team_slug, need=Role.MEMBER)
+    form = UseCaseForm(request.POST)
+    formset = HopFormSet(request.POST, prefix=HOP_PREFIX)
+    use_case_input, problems = _input_from(form, formset)
+    recommendation = None
+    if use_case_input is not None:
+        recommendation = use_case_recommend(team=membership.team, use_case_input=use_case_input)
+    return render(
+        request,
+        "decisions/usecases/_recommendation.html",
+        {"recommendation": recommendation, "problems": problems},
+    )
+
+
+@login_required
+@require_POST
+def usecase_validate(request: HttpRequest, team_slug: str) -> HttpResponse:
+    """One questionnaire field, checked as the user leaves it."""
+    team_membership(request, team_slug, need=Role.MEMBER)
+    form = UseCaseForm(request.POST)
+    name = request.POST.get("_field", "")
+    if name not in form.fields:
+        return HttpResponse(f"Unknown field {name!r}.", status=400, content_type="text/plain")
+    form.is_valid()
+    validate_url = reverse("usecase-validate", args=[team_slug])
+    return render(request, "_field.html", {"field": form[name], "validate_url": validate_url})
+
+
+@login_required
+@require_POST
+def usecase_chain(request: HttpRequest, team_slug: str) -> HttpResponse:
+    """Add, remove or move a hop; answers with the chain editor and refreshes the panel."""
+    team_membership(request, team_slug, need=Role.MEMBER)
+    op = request.POST.get("op", "")
+    if op not in {"add", "remove", "up", "down"}:
+        return HttpResponse("op must be one of add, remove, up, down.", status=400)
+    try:
+        index = int(request.POST.get("index", "-1"))
+    except ValueError:
+        return HttpResponse("index must be a whole number.", status=400)
+    rows = apply_chain_op(hop_rows_from_post(request.POST), op, index)
+    formset = HopFormSet(initial=rows, prefix=HOP_PREFIX)
+    response = render(
+        request, f"{FORM_TEMPLATE}#chain", {"formset": formset, "team_slug": team_slug}
+    )
+    # After the swap, so the panel posts the chain as it now stands.
+    return trigger_client_event(response, "chainChanged", after="swap")
+
+
+def _questionnaire(request: HttpRequest, membership: Membership, use_case: UseCase) -> HttpResponse:
+    team = membership.team
+    if request.method == "POST":
+        form = UseCaseForm(request.POST, instance=use_case)
+        formset = HopFormSet(request.POST, prefix=HOP_PREFIX)
+        if form.is_valid() and formset.is_valid():
+            use_case = form.save(commit=False)
+            use_case.team = team
+            use_case_save(use_case=use_case, hops=_hops(formset), by=request.user)
+            messages.success(request, f"Saved “{use_case.name}” with its recommendation.")
+            return redirect(use_case)
+        use_case_input, problems = _input_from(form, formset)
+    else:
+        hops = list(use_case.hops.all()) if use_case.pk else []
+        initial = [
+            {"service": h.service, "p50_ms": h.p50_ms, "p99_ms": h.p99_ms, "critical": h.critical}
+            for h in hops
+        ]
+        form = UseCaseForm(instance=use_case)
+        formset = HopFormSet(initial=initial, prefix=HOP_PREFIX)
+        use_case_input, problems = use_case.to_input(hops), []
+    recommendation = None
+    if use_case_input is not None:
+        recommendation = use_case_recommend(team=team, use_case_input=use_case_input)
+    context = {
+        "team": team,
+        "team_slug": team.slug,
+        "membership": membership,
+        "use_case": use_case,
+        "form": form,
+        "formset": formset,
+        "validate_url": reverse("usecase-validate", args=[team.slug]),
+        "recommendation": recommendation,
+        "problems": problems,
+    }
+    return render(request, FORM_TEMPLATE, context, status=400 if request.method == "POST" else 200)
+
+
+def _hops(formset: HopFormSet) -> list[Hop]:
+    return [Hop(**f.cleaned_data) for f in formset.forms if f.cleaned_data]
+
+
+def _input_from(form: UseCaseForm, formset: HopFormSet) -> tuple[UseCaseInput | None, list[str]]:
+    """The engine input from the answers, or the problems that stop us building one.
+
+    The name is not needed for a recommendation, so a blank name does not hide the panel.
+    """
+    form.is_valid()
+    problems = [
+        f"{form.fields[name].label if name in form.fields else 'Answers'}: {' '.join(errors)}"
+        for name, errors in form.errors.items()
+        if name not in {"name", "description"}
+    ]
+    if not formset.is_valid():
+        for i, errors in enumerate(formset.errors, start=1):
+            problems.extend(f"Hop {i} {name}: {' '.join(msgs)}" for name, msgs in errors.items())
+        problems.extend(formset.non_form_errors())
+    if problems:
+        return None, problems
+    data = {name: form.cleaned_data[name] for name in UseCase.REQUIREMENT_FIELDS}
+    return UseCaseInput(
+        name=form.cleaned_data.get("name") or "", chain=tuple(_hops(formset)), **data
+    ), []
