@@ -28,6 +28,7 @@ import asyncio
 import contextlib
 import gc
 import hashlib
+import re
 import struct
 import time
 from collections import deque
@@ -307,9 +308,11 @@ def _publish_error(exc: BaseException) -> str:
 
 
 def _redact(text: str, target: BrokerTarget) -> str:
-    for secret in (target.password, target.username):
-        if secret:
-            text = text.replace(secret, "***")
+    """The text without the password, nor the user name where it stands as a word."""
+    if target.password:
+        text = text.replace(target.password, "***")
+    if target.username:
+        text = re.sub(rf"(?<!\w){re.escape(target.username)}(?!\w)", "***", text)
     return text
 
 

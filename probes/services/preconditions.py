@@ -114,6 +114,8 @@ def needs_ownership_proof(guarded: GuardedTarget, load: Load) -> bool:
     """
     if guarded.allowed_by != "public":
         return False
+    if guarded.scheme not in ("http", "https"):
+        return True  # a broker or gRPC probe is never gentle enough to go unproven
     max_rate, max_duration = LOW_RATE_WITHOUT_PROOF
     if load.model == LoadModel.CLOSED:
         return True  # as fast as it goes is never "gentle"

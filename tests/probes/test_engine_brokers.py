@@ -318,3 +318,11 @@ def test_a_stopped_probe_reports_progress_and_counts_nothing_cut_short_as_lost()
     assert outcome.lost == 0 and outcome.completed > 0
     assert progress and progress[-1].sent >= progress[0].sent
     assert max(p.percent for p in progress) < 50
+
+
+def test_error_messages_lose_the_login_but_keep_their_words() -> None:
+    from probes.engine.brokers import _redact
+
+    target = broker_target("amqp://u:Pw-9@127.0.0.1:5672/")
+    text = _redact("user u refused (Pw-9): server unexpectedly closed", target)
+    assert text == "user *** refused (***): server unexpectedly closed"
