@@ -7,7 +7,7 @@ from decisions.models import UseCase
 SECTIONS = (
     ("About", ("name", "description")),
     ("Latency", ("caller_waits", "latency_p95_ms", "latency_p99_ms")),
-    ("Consistency", ("consistency", "staleness_s")),
+    ("Consistency", ("consistency", "staleness_s", "broker_endpoint")),
     ("Failure tolerance", ("availability", "when_dependency_down", "message_loss_ok")),
     (
         "Shape",
@@ -28,7 +28,7 @@ SECTIONS = (
 class UseCaseForm(forms.ModelForm):
     class Meta:
         model = UseCase
-        fields = ("name", "description", *UseCase.REQUIREMENT_FIELDS)
+        fields = ("name", "description", *UseCase.REQUIREMENT_FIELDS, "broker_endpoint")
         widgets = {
             "description": forms.Textarea(attrs={"rows": 2}),
             "caller": forms.RadioSelect,
@@ -51,10 +51,19 @@ class UseCaseForm(forms.ModelForm):
             "consumers": "Consumers that care about the outcome",
             "distributed_transaction": "Spans several services' data (distributed transaction)",
             "caller": "Who calls",
+            "broker_endpoint": "Broker endpoint",
         }
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
+    def __init__(self, *args: object, team: object = None, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
+        from probes.models import BROKER_KINDS, Endpoint
+
+        # Only the team's own broker endpoints (none without a team: nothing to offer).
+        self.fields["broker_endpoint"].queryset = (
+            Endpoint.objects.filter(team=team, kind__in=BROKER_KINDS)
+            if team is not None
+            else Endpoint.objects.none()
+        )
         for field in self.fields.values():
             if isinstance(field, forms.FloatField | forms.IntegerField):
                 field.widget.attrs.setdefault("min", "0")

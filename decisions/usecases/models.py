@@ -89,6 +89,17 @@ class UseCase(models.Model):
         help_text=FIELD_HELP["streaming"],
     )
 
+    broker_endpoint = models.ForeignKey(
+        "probes.Endpoint",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="use_cases",
+        help_text=(
+            "The broker the asynchronous half runs over (a RabbitMQ, Redis, NATS or MQTT "
+            "endpoint of your team); its probes measure delivery latency and losses."
+        ),
+    )
     latest_snapshot = models.ForeignKey(
         "decisions.RecommendationSnapshot",
         null=True,

@@ -112,7 +112,7 @@ def usecase_reevaluate(request: HttpRequest, team_slug: str, pk: int) -> HttpRes
 def usecase_preview(request: HttpRequest, team_slug: str) -> HttpResponse:
     """The recommendation panel for the answers as they stand, saved or not."""
     membership = team_membership(request, team_slug, need=Role.MEMBER)
-    form = UseCaseForm(request.POST)
+    form = UseCaseForm(request.POST, team=membership.team)
     formset = HopFormSet(request.POST, prefix=HOP_PREFIX)
     use_case_input, problems = _input_from(form, formset)
     recommendation = None
@@ -129,8 +129,8 @@ def usecase_preview(request: HttpRequest, team_slug: str) -> HttpResponse:
 @require_POST
 def usecase_validate(request: HttpRequest, team_slug: str) -> HttpResponse:
     """One questionnaire field, checked as the user leaves it."""
-    team_membership(request, team_slug, need=Role.MEMBER)
-    form = UseCaseForm(request.POST)
+    membership = team_membership(request, team_slug, need=Role.MEMBER)
+    form = UseCaseForm(request.POST, team=membership.team)
     name = request.POST.get("_field", "")
     if name not in form.fields:
         return HttpResponse(f"Unknown field {name!r}.", status=400, content_type="text/plain")
@@ -163,7 +163,7 @@ def usecase_chain(request: HttpRequest, team_slug: str) -> HttpResponse:
 def _questionnaire(request: HttpRequest, membership: Membership, use_case: UseCase) -> HttpResponse:
     team = membership.team
     if request.method == "POST":
-        form = UseCaseForm(request.POST, instance=use_case)
+        form = UseCaseForm(request.POST, instance=use_case, team=team)
         formset = HopFormSet(request.POST, prefix=HOP_PREFIX)
         if form.is_valid() and formset.is_valid():
             use_case = form.save(commit=False)
@@ -178,7 +178,7 @@ def _questionnaire(request: HttpRequest, membership: Membership, use_case: UseCa
             {"service": h.service, "p50_ms": h.p50_ms, "p99_ms": h.p99_ms, "critical": h.critical}
             for h in hops
         ]
-        form = UseCaseForm(instance=use_case)
+        form = UseCaseForm(instance=use_case, team=team)
         formset = HopFormSet(initial=initial, prefix=HOP_PREFIX)
         use_case_input, problems = use_case.to_input(hops), []
     recommendation = None

@@ -184,3 +184,25 @@ def test_manage_probe_refuses_a_public_broker_without_confirmation(settings):
     with pytest.raises(CommandError, match="--confirm-operated") as info:
         call_command("probe", "amqp://u:Pw-9@93.184.215.14/", "--rate", "1", "--duration", "1")
     assert info.value.returncode == 2 and "Pw-9" not in str(info.value)
+
+
+def test_a_use_case_names_its_broker_endpoint_in_the_questionnaire(
+    acme, globex, member_client, settings
+):
+    from decisions.models import UseCase
+    from tests.decisions.test_usecase_views import answers
+
+    allow_loopback(settings)
+    mine = make_endpoint(acme, BROKER_URLS["redis"], name="Events stream")
+    theirs = make_endpoint(globex, BROKER_URLS["redis"], name="Their stream")
+    http = make_endpoint(acme, "http://127.0.0.1:9/", name="Plain HTTP")
+    create = reverse("usecase-create", args=["acme"])
+    for other in (theirs, http):
+        refused = member_client.post(create, answers(name="Bad", broker_endpoint=other.pk))
+        assert refused.status_code == 400 and not UseCase.objects.filter(name="Bad").exists()
+    saved = member_client.post(create, answers(name="Checkout", broker_endpoint=mine.pk))
+    assert saved.status_code == 302
+    use_case = UseCase.objects.get(name="Checkout")
+    assert use_case.broker_endpoint == mine
+    page = member_client.get(use_case.get_absolute_url()).content.decode()
+    assert "Events stream" in page and "Redis Streams" in page
