@@ -13,7 +13,8 @@ from django import forms
 from django.conf import settings
 
 from decisions.models import Team, UseCase
-from probes.models import Endpoint, LoadModel
+from probes.egress import Credentials, split_credentials
+from probes.models import BROKER_KINDS, Endpoint, Kind, LoadModel, kind_of
 from probes.services.runs import RunRequest
 
 # The engine writes these itself; accepting them would only mislead.
@@ -21,6 +22,20 @@ RESERVED_HEADERS = {"host", "content-length", "transfer-encoding", "connection"}
 
 
 class EndpointForm(forms.ModelForm):
+    """An endpoint; a broker login typed in the URL is taken out here and sealed on save.
+
+    The stored login is never put back into the form: leave it out of the URL
+    to keep it, type it again to replace it.
+    """
+
+    confirm_operated = forms.BooleanField(
+        label="This team operates this server",
+        required=False,
+        help_text=(
+            "Broker and gRPC endpoints only: they cannot serve the ownership token file, so a "
+            "facilitator confirms it instead. Needed again when the host or port changes."
+        ),
+    )
     headers_text = forms.CharField(
         label="Headers",
         required=False,
@@ -43,7 +58,8 @@ class EndpointForm(forms.ModelForm):
             self.initial["headers_text"] = "\n".join(
                 f"{k}: {v}" for k, v in (self.instance.headers or {}).items()
             )
-        order = ["name", "service", "url", "method", "headers_text", "body"]
+        self.login: Credentials | None = None
+        order = ["name", "service", "url", "confirm_operated", "method", "headers_text", "body"]
         self.order_fields([*order, "expected_status", "timeout_s"])
 
     def clean_name(self) -> str:
@@ -56,7 +72,19 @@ class EndpointForm(forms.ModelForm):
         return name
 
     def clean_url(self) -> str:
-        return self.cleaned_data["url"].strip()
+        url = self.cleaned_data["url"].strip()
+        if kind_of(url) in BROKER_KINDS:
+            url, self.login = split_credentials(url)
+        return url
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        url = data.get("url")
+        if url and kind_of(url) == Kind.HTTP and data.get("confirm_operated"):
+            self.add_error(
+                "confirm_operated", "HTTP endpoints prove ownership with the token file instead."
+            )
+        return data
 
     def clean_headers_text(self) -> dict[str, str]:
         headers: dict[str, str] = {}

@@ -93,7 +93,12 @@ def _endpoint_form(
         form = EndpointForm(request.POST, instance=endpoint, team=membership.team)
         if form.is_valid():
             try:
-                endpoint = endpoint_save(endpoint=form.save(commit=False), by=request.user)
+                endpoint = endpoint_save(
+                    endpoint=form.save(commit=False),
+                    by=request.user,
+                    credentials=form.login,
+                    confirm=form.cleaned_data["confirm_operated"],
+                )
             except ProbeRefused as exc:
                 _add_refusal(form, exc)
             else:

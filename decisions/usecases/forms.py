@@ -10,7 +10,7 @@ from patterns.engine import FIELD_HELP, MAX_HOP_SPREAD, MAX_HOPS
 SECTIONS = (
     ("About", ("name", "description", "operation", "long_running")),
     ("Latency", ("caller_waits", "latency_p95_ms", "latency_p99_ms")),
-    ("Consistency", ("consistency", "staleness_s")),
+    ("Consistency", ("consistency", "staleness_s", "broker_service")),
     ("Failure tolerance", ("availability", "when_dependency_down", "message_loss_ok")),
     (
         "Shape",
@@ -76,7 +76,7 @@ def _apply_limits(form: forms.BaseForm) -> None:
 class UseCaseForm(forms.ModelForm):
     class Meta:
         model = UseCase
-        fields = ("name", "description", *UseCase.REQUIREMENT_FIELDS)
+        fields = ("name", "description", *UseCase.REQUIREMENT_FIELDS, "broker_service")
         widgets = {
             "description": forms.Textarea(attrs={"rows": 2}),
             "caller": forms.RadioSelect,
@@ -102,6 +102,7 @@ class UseCaseForm(forms.ModelForm):
             "caller": "Who calls",
             "operation": "What the operation does to data",
             "long_running": "Waits for a person or runs for minutes or longer",
+            "broker_service": "Broker (service name)",
         }
 
     def __init__(self, *args: object, **kwargs: object) -> None:

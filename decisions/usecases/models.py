@@ -109,6 +109,15 @@ class UseCase(models.Model):
         help_text=FIELD_HELP["streaming"],
     )
 
+    broker_service = models.CharField(
+        max_length=80,
+        blank=True,
+        help_text=(
+            "The broker the asynchronous half runs over, by the service name its endpoint "
+            "has (a RabbitMQ, Redis, NATS or MQTT endpoint of your team); its probes measure "
+            "delivery latency and losses."
+        ),
+    )
     latest_snapshot = models.ForeignKey(
         "decisions.RecommendationSnapshot",
         null=True,

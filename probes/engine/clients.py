@@ -71,6 +71,7 @@ class FastConnection(asyncio.Protocol):
     """One HTTP/1.1 keep-alive connection; one request in flight at a time."""
 
     handles_own_timeout = False
+    shares_transport = False
 
     def __init__(self, run: _Run) -> None:
         self.run = run
@@ -160,6 +161,7 @@ class AioSlot:
     """A logical connection on a shared aiohttp session (which pools sockets)."""
 
     handles_own_timeout = True
+    shares_transport = True
 
     def __init__(self, run: _Run, session: Any, target: Target) -> None:
         self.run = run
