@@ -16,7 +16,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -63,12 +63,12 @@ from decisions.records.services import (
     decision_transition,
     decision_update,
 )
-from decisions.teams.access import get_team_object_or_404, team_membership
+from decisions.teams.access import TeamRequest, get_team_object_or_404, team_membership
 
 log = logging.getLogger(__name__)
 
 
-def _decision_for(request: HttpRequest, team_slug: str, number: int, need: str = Role.VIEWER):
+def _decision_for(request: TeamRequest, team_slug: str, number: int, need: str = Role.VIEWER):
     membership = team_membership(request, team_slug, need=need)
     try:
         return membership, decision_get(team=membership.team, number=number)
@@ -87,7 +87,7 @@ def _attachment(content: bytes | str, filename: str, content_type: str) -> HttpR
 
 @login_required
 @require_GET
-def adr_list(request: HttpRequest, team_slug: str) -> HttpResponse:
+def adr_list(request: TeamRequest, team_slug: str) -> HttpResponse:
     membership = team_membership(request, team_slug)
     team = membership.team
     filters = {
@@ -116,7 +116,7 @@ def adr_list(request: HttpRequest, team_slug: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def adr_create(request: HttpRequest, team_slug: str) -> HttpResponse:
+def adr_create(request: TeamRequest, team_slug: str) -> HttpResponse:
     membership = team_membership(request, team_slug, need=Role.MEMBER)
     form = NewDecisionForm(request.POST)
     if not form.is_valid():
@@ -129,7 +129,7 @@ def adr_create(request: HttpRequest, team_slug: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def adr_draft(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
+def adr_draft(request: TeamRequest, team_slug: str, pk: int) -> HttpResponse:
     use_case = get_team_object_or_404(
         request, UseCase.objects.select_related("team", "latest_snapshot"),
         team_slug=team_slug, need=Role.MEMBER, pk=pk,
@@ -166,7 +166,7 @@ def _transitions_for(decision: Decision) -> list[tuple[str, str]]:
 
 @login_required
 @require_GET
-def adr_detail(request: HttpRequest, team_slug: str, number: int) -> HttpResponse:
+def adr_detail(request: TeamRequest, team_slug: str, number: int) -> HttpResponse:
     membership, decision = _decision_for(request, team_slug, number)
     return render(
         request, "decisions/records/adr_detail.html", _detail_context(membership, decision)
@@ -175,7 +175,7 @@ def adr_detail(request: HttpRequest, team_slug: str, number: int) -> HttpRespons
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def adr_edit(request: HttpRequest, team_slug: str, number: int) -> HttpResponse:
+def adr_edit(request: TeamRequest, team_slug: str, number: int) -> HttpResponse:
     membership, decision = _decision_for(request, team_slug, number, need=Role.MEMBER)
     if not decision.is_editable:
         messages.error(
@@ -205,7 +205,7 @@ def adr_edit(request: HttpRequest, team_slug: str, number: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def adr_history(request: HttpRequest, team_slug: str, number: int) -> HttpResponse:
+def adr_history(request: TeamRequest, team_slug: str, number: int) -> HttpResponse:
     membership, decision = _decision_for(request, team_slug, number)
     return render(
         request,
@@ -221,7 +221,7 @@ def adr_history(request: HttpRequest, team_slug: str, number: int) -> HttpRespon
 
 @login_required
 @require_POST
-def adr_transition(request: HttpRequest, team_slug: str, number: int) -> HttpResponse:
+def adr_transition(request: TeamRequest, team_slug: str, number: int) -> HttpResponse:
     membership, decision = _decision_for(request, team_slug, number, need=Role.FACILITATOR)
     form = TransitionForm(request.POST)
     if not form.is_valid():
@@ -245,7 +245,7 @@ def adr_transition(request: HttpRequest, team_slug: str, number: int) -> HttpRes
 
 @login_required
 @require_POST
-def adr_supersede(request: HttpRequest, team_slug: str, number: int) -> HttpResponse:
+def adr_supersede(request: TeamRequest, team_slug: str, number: int) -> HttpResponse:
     membership, decision = _decision_for(request, team_slug, number, need=Role.MEMBER)
     try:
         new = decision_supersede(decision=decision, by=request.user)
@@ -264,7 +264,7 @@ def adr_supersede(request: HttpRequest, team_slug: str, number: int) -> HttpResp
 
 @login_required
 @require_GET
-def adr_export_md(request: HttpRequest, team_slug: str, number: int) -> HttpResponse:
+def adr_export_md(request: TeamRequest, team_slug: str, number: int) -> HttpResponse:
     _, decision = _decision_for(request, team_slug, number)
     style = request.GET.get("style", "madr")
     mermaid = decision_diagram_mermaid(decision=decision)
@@ -275,7 +275,7 @@ def adr_export_md(request: HttpRequest, team_slug: str, number: int) -> HttpResp
 
 @login_required
 @require_GET
-def adr_export_pdf(request: HttpRequest, team_slug: str, number: int) -> HttpResponse:
+def adr_export_pdf(request: TeamRequest, team_slug: str, number: int) -> HttpResponse:
     _, decision = _decision_for(request, team_slug, number)
     try:
         pdf = adr_pdf(decision)
@@ -287,7 +287,7 @@ def adr_export_pdf(request: HttpRequest, team_slug: str, number: int) -> HttpRes
 
 @login_required
 @require_GET
-def adr_diagram(request: HttpRequest, team_slug: str, number: int) -> HttpResponse:
+def adr_diagram(request: TeamRequest, team_slug: str, number: int) -> HttpResponse:
     _, decision = _decision_for(request, team_slug, number)
     svg = decision_diagram_svg(decision=decision)
     if svg is None:
@@ -299,7 +299,7 @@ def adr_diagram(request: HttpRequest, team_slug: str, number: int) -> HttpRespon
 
 @login_required
 @require_GET
-def adr_log_zip(request: HttpRequest, team_slug: str) -> HttpResponse:
+def adr_log_zip(request: TeamRequest, team_slug: str) -> HttpResponse:
     membership = team_membership(request, team_slug)
     team = membership.team
     data = log_zip(team, decision_list(team=team).prefetch_related("supersedes"))
@@ -311,7 +311,7 @@ def adr_log_zip(request: HttpRequest, team_slug: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def adr_log_pdf_start(request: HttpRequest, team_slug: str) -> HttpResponse:
+def adr_log_pdf_start(request: TeamRequest, team_slug: str) -> HttpResponse:
     membership = team_membership(request, team_slug)
     try:
         job = export_job_start(team=membership.team, by=request.user)
@@ -321,14 +321,14 @@ def adr_log_pdf_start(request: HttpRequest, team_slug: str) -> HttpResponse:
     return redirect("adr-export-job", team_slug=team_slug, pk=job.pk)
 
 
-def _job_for(request: HttpRequest, team_slug: str, pk: int) -> tuple[Team, ExportJob]:
+def _job_for(request: TeamRequest, team_slug: str, pk: int) -> tuple[Team, ExportJob]:
     job = get_team_object_or_404(request, ExportJob, team_slug=team_slug, pk=pk)
     return job.team, job
 
 
 @login_required
 @require_GET
-def adr_export_job(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
+def adr_export_job(request: TeamRequest, team_slug: str, pk: int) -> HttpResponse:
     team, job = _job_for(request, team_slug, pk)
     context = {"team": team, "membership": request.membership, "job": job}
     if request.htmx:
@@ -339,7 +339,7 @@ def adr_export_job(request: HttpRequest, team_slug: str, pk: int) -> HttpRespons
 
 @login_required
 @require_GET
-def adr_export_job_download(request: HttpRequest, team_slug: str, pk: int) -> FileResponse:
+def adr_export_job_download(request: TeamRequest, team_slug: str, pk: int) -> FileResponse:
     team, job = _job_for(request, team_slug, pk)
     path = export_job_path(job)
     if path is None:
@@ -369,7 +369,7 @@ def _staged_path(token: str) -> str:
     return f"{STAGED_IMPORTS}/{token}.zip"
 
 
-def _drop_staged(request: HttpRequest, team: Team) -> None:
+def _drop_staged(request: TeamRequest, team: Team) -> None:
     token = request.session.pop(_session_key(team), None)
     if token:
         default_storage.delete(_staged_path(token))
@@ -393,7 +393,7 @@ def _import_context(membership: Membership, **extra: object) -> dict:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def adr_import(request: HttpRequest, team_slug: str) -> HttpResponse:
+def adr_import(request: TeamRequest, team_slug: str) -> HttpResponse:
     """Upload a zip -> preview what each file becomes -> import exactly that, or nothing."""
     membership = team_membership(request, team_slug, need=Role.MEMBER)
     team = membership.team
@@ -479,7 +479,7 @@ FILE_CSP = "sandbox; default-src 'none'; img-src 'self' data:; style-src 'unsafe
 
 @login_required
 @require_GET
-def adr_file(request: HttpRequest, team_slug: str, number: int, name: str) -> FileResponse:
+def adr_file(request: TeamRequest, team_slug: str, number: int, name: str) -> FileResponse:
     _, decision = _decision_for(request, team_slug, number)
     attachment = decision.attachments.filter(name=name).first()
     if attachment is None:

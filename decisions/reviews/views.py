@@ -13,7 +13,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.utils.cache import patch_cache_control
@@ -59,7 +59,7 @@ from decisions.reviews.services import (
     session_start,
     vote_cast,
 )
-from decisions.teams.access import team_membership
+from decisions.teams.access import TeamRequest, team_membership
 
 DETAIL = "decisions/reviews/review_detail.html"
 SHARED_PARTS = ("status", "agenda", "item", "votes", "comments")
@@ -70,7 +70,7 @@ CHANGED_EVENT = "reviewChanged"
 
 @login_required
 @require_GET
-def review_list(request: HttpRequest, team_slug: str) -> HttpResponse:
+def review_list(request: TeamRequest, team_slug: str) -> HttpResponse:
     membership = team_membership(request, team_slug)
     return render(
         request,
@@ -85,7 +85,7 @@ def review_list(request: HttpRequest, team_slug: str) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def review_create(request: HttpRequest, team_slug: str) -> HttpResponse:
+def review_create(request: TeamRequest, team_slug: str) -> HttpResponse:
     membership = team_membership(request, team_slug, need=Role.FACILITATOR)
     team = membership.team
     candidates = list(agenda_candidates(team=team))
@@ -114,7 +114,7 @@ def review_create(request: HttpRequest, team_slug: str) -> HttpResponse:
 
 @login_required
 @require_GET
-def review_detail(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
+def review_detail(request: TeamRequest, team_slug: str, pk: int) -> HttpResponse:
     membership = team_membership(request, team_slug)
     state = poll_state(team=membership.team, pk=pk)
     if state is None:
@@ -127,7 +127,7 @@ def review_detail(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse
 
 @login_required
 @require_GET
-def review_poll(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
+def review_poll(request: TeamRequest, team_slug: str, pk: int) -> HttpResponse:
     """The live region again, or "nothing changed" as cheaply as we can say it.
 
     The browser sends the token of what it shows in `?since=`; a match gets 204, which
@@ -156,14 +156,14 @@ def review_poll(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def review_start(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
+def review_start(request: TeamRequest, team_slug: str, pk: int) -> HttpResponse:
     _, session = _session(request, team_slug, pk, Role.FACILITATOR)
     return _act(request, session, lambda: session_start(session=session, by=request.user))
 
 
 @login_required
 @require_POST
-def review_advance(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
+def review_advance(request: TeamRequest, team_slug: str, pk: int) -> HttpResponse:
     _, session = _session(request, team_slug, pk, Role.FACILITATOR)
     form = AdvanceForm(request.POST)
     if not form.is_valid():
@@ -176,7 +176,7 @@ def review_advance(request: HttpRequest, team_slug: str, pk: int) -> HttpRespons
 
 @login_required
 @require_POST
-def review_vote(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
+def review_vote(request: TeamRequest, team_slug: str, pk: int) -> HttpResponse:
     _, session = _session(request, team_slug, pk, Role.MEMBER)
     form = VoteForm(request.POST)
     if not form.is_valid():
@@ -188,7 +188,7 @@ def review_vote(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def review_comment(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
+def review_comment(request: TeamRequest, team_slug: str, pk: int) -> HttpResponse:
     _, session = _session(request, team_slug, pk, Role.MEMBER)
     form = CommentForm(request.POST)
     if not form.is_valid():
@@ -200,7 +200,7 @@ def review_comment(request: HttpRequest, team_slug: str, pk: int) -> HttpRespons
 
 @login_required
 @require_POST
-def review_decide(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
+def review_decide(request: TeamRequest, team_slug: str, pk: int) -> HttpResponse:
     _, session = _session(request, team_slug, pk, Role.FACILITATOR)
     form = DecideForm(request.POST)
     if not form.is_valid():
@@ -223,14 +223,14 @@ def review_decide(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse
 
 @login_required
 @require_POST
-def review_close(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
+def review_close(request: TeamRequest, team_slug: str, pk: int) -> HttpResponse:
     _, session = _session(request, team_slug, pk, Role.FACILITATOR)
     return _act(request, session, lambda: session_close(session=session, by=request.user))
 
 
 @login_required
 @require_GET
-def review_minutes(request: HttpRequest, team_slug: str, pk: int, fmt: str) -> HttpResponse:
+def review_minutes(request: TeamRequest, team_slug: str, pk: int, fmt: str) -> HttpResponse:
     _, session = _session(request, team_slug, pk, Role.VIEWER)
     if not session.is_closed:
         raise Http404("Minutes are written when the session closes.")
@@ -248,7 +248,7 @@ def review_minutes(request: HttpRequest, team_slug: str, pk: int, fmt: str) -> H
 
 
 def _session(
-    request: HttpRequest, team_slug: str, pk: int, need: str
+    request: TeamRequest, team_slug: str, pk: int, need: str
 ) -> tuple[Membership, ReviewSession]:
     """404 outside the team (or for another team's session), 403 below `need`."""
     membership = team_membership(request, team_slug, need=need)
@@ -271,7 +271,7 @@ def _touch(status: str, pk: int, user: AbstractBaseUser) -> list[int]:
 
 
 def _live_context(
-    request: HttpRequest,
+    request: TeamRequest,
     membership: Membership,
     state: PollState,
     present: list[int],
@@ -328,7 +328,7 @@ def _render_shared(pk: int, present: list[int]) -> dict[str, object]:
 
 
 def _act(
-    request: HttpRequest, session: ReviewSession, action: Callable[[], object]
+    request: TeamRequest, session: ReviewSession, action: Callable[[], object]
 ) -> HttpResponse:
     try:
         action()
@@ -342,7 +342,7 @@ def _act(
     return redirect(session)
 
 
-def _invalid(request: HttpRequest, session: ReviewSession, form: object) -> HttpResponse:
+def _invalid(request: TeamRequest, session: ReviewSession, form: object) -> HttpResponse:
     errors = "; ".join(
         f"{name}: {' '.join(msgs)}" if name != "__all__" else " ".join(msgs)
         for name, msgs in form.errors.items()

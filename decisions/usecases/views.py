@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -10,7 +10,7 @@ from django_htmx.http import trigger_client_event
 
 from decisions.evidence import usecase_evidence
 from decisions.models import Membership, Role, UseCase
-from decisions.teams.access import get_team_object_or_404, team_membership
+from decisions.teams.access import TeamRequest, get_team_object_or_404, team_membership
 from decisions.usecases.forms import (
     HOP_PREFIX,
     HopFormSet,
@@ -31,14 +31,14 @@ FORM_TEMPLATE = "decisions/usecases/usecase_form.html"
 
 @login_required
 @require_GET
-def team_home(request: HttpRequest, team_slug: str) -> HttpResponse:
+def team_home(request: TeamRequest, team_slug: str) -> HttpResponse:
     team_membership(request, team_slug)
     return redirect("usecase-list", team_slug=team_slug)
 
 
 @login_required
 @require_GET
-def usecase_list(request: HttpRequest, team_slug: str) -> HttpResponse:
+def usecase_list(request: TeamRequest, team_slug: str) -> HttpResponse:
     membership = team_membership(request, team_slug)
     query = request.GET.get("q", "").strip()
     context = {
@@ -55,7 +55,7 @@ def usecase_list(request: HttpRequest, team_slug: str) -> HttpResponse:
 
 @login_required
 @require_GET
-def usecase_detail(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
+def usecase_detail(request: TeamRequest, team_slug: str, pk: int) -> HttpResponse:
     use_case = get_team_object_or_404(
         request,
         UseCase.objects.select_related("latest_snapshot", "team"),
@@ -82,14 +82,14 @@ def usecase_detail(request: HttpRequest, team_slug: str, pk: int) -> HttpRespons
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def usecase_create(request: HttpRequest, team_slug: str) -> HttpResponse:
+def usecase_create(request: TeamRequest, team_slug: str) -> HttpResponse:
     membership = team_membership(request, team_slug, need=Role.MEMBER)
     return _questionnaire(request, membership, UseCase(team=membership.team))
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def usecase_edit(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
+def usecase_edit(request: TeamRequest, team_slug: str, pk: int) -> HttpResponse:
     use_case = get_team_object_or_404(
         request, UseCase, team_slug=team_slug, need=Role.MEMBER, pk=pk
     )
@@ -98,7 +98,7 @@ def usecase_edit(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def usecase_reevaluate(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
+def usecase_reevaluate(request: TeamRequest, team_slug: str, pk: int) -> HttpResponse:
     use_case = get_team_object_or_404(
         request, UseCase, team_slug=team_slug, need=Role.MEMBER, pk=pk
     )
@@ -109,7 +109,7 @@ def usecase_reevaluate(request: HttpRequest, team_slug: str, pk: int) -> HttpRes
 
 @login_required
 @require_POST
-def usecase_preview(request: HttpRequest, team_slug: str) -> HttpResponse:
+def usecase_preview(request: TeamRequest, team_slug: str) -> HttpResponse:
     """The recommendation panel for the answers as they stand, saved or not."""
     membership = team_membership(request, team_slug, need=Role.MEMBER)
     form = UseCaseForm(request.POST)
@@ -127,7 +127,7 @@ def usecase_preview(request: HttpRequest, team_slug: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def usecase_validate(request: HttpRequest, team_slug: str) -> HttpResponse:
+def usecase_validate(request: TeamRequest, team_slug: str) -> HttpResponse:
     """One questionnaire field, checked as the user leaves it."""
     team_membership(request, team_slug, need=Role.MEMBER)
     form = UseCaseForm(request.POST)
@@ -141,7 +141,7 @@ def usecase_validate(request: HttpRequest, team_slug: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def usecase_chain(request: HttpRequest, team_slug: str) -> HttpResponse:
+def usecase_chain(request: TeamRequest, team_slug: str) -> HttpResponse:
     """Add, remove or move a hop; answers with the chain editor and refreshes the panel."""
     team_membership(request, team_slug, need=Role.MEMBER)
     op = request.POST.get("op", "")
@@ -160,7 +160,7 @@ def usecase_chain(request: HttpRequest, team_slug: str) -> HttpResponse:
     return trigger_client_event(response, "chainChanged", after="swap")
 
 
-def _questionnaire(request: HttpRequest, membership: Membership, use_case: UseCase) -> HttpResponse:
+def _questionnaire(request: TeamRequest, membership: Membership, use_case: UseCase) -> HttpResponse:
     team = membership.team
     if request.method == "POST":
         form = UseCaseForm(request.POST, instance=use_case)
