@@ -179,7 +179,9 @@ def recommend(
     explanations = {rule.id: render(rule.explanation, values) for rule in fired}
     options = []
     for pattern in ranked:
-        because, strengths, weaknesses = [], [], []
+        because: list[Reason] = []
+        strengths: list[str] = []
+        weaknesses: list[str] = []
         for rule in fired:
             delta = rule.effects.get(pattern, 0.0)
             if not delta:
