@@ -7,7 +7,7 @@ Nothing here reaches the network.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.conf import settings
@@ -133,14 +133,16 @@ class RunForm(forms.Form):
     def __init__(self, *args: Any, endpoint: Endpoint, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.endpoint = endpoint
-        self.fields["use_case"].queryset = UseCase.objects.filter(team_id=endpoint.team_id)
+        use_cases = UseCase.objects.filter(team_id=endpoint.team_id)
+        cast(forms.ModelChoiceField, self.fields["use_case"]).queryset = use_cases
         self.fields["rate"].help_text += f" At most {settings.PROBE_MAX_RATE:g}/s."
         self.fields["concurrency"].help_text += f" At most {settings.PROBE_MAX_CONCURRENCY}."
         self.fields["duration_s"].help_text = f"At most {settings.PROBE_MAX_DURATION_S:g} s."
         self.fields["shards"].help_text += f" At most {settings.PROBE_MAX_SHARDS}."
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if self.errors:
             return data
         if data["model"] == LoadModel.OPEN and not data.get("rate"):

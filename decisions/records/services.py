@@ -22,7 +22,7 @@ import datetime
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User as AuthUser
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -76,7 +76,7 @@ class DecisionError(Exception):
         super().__init__(message)
 
 
-User = AbstractBaseUser | None
+User = AuthUser | None
 
 
 # --- creating ---------------------------------------------------------------

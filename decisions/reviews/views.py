@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -263,7 +263,7 @@ def _item(session: ReviewSession, form: ItemForm) -> AgendaItem:
     return get_object_or_404(AgendaItem, session=session, pk=pk)
 
 
-def _touch(status: str, pk: int, user: AbstractBaseUser) -> list[int]:
+def _touch(status: str, pk: int, user: User) -> list[int]:
     """Presence counts only while the session is live: that is what the minutes call attended."""
     if status != ReviewStatus.LIVE:
         return []

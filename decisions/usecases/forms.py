@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 
 from decisions.models import UseCase
@@ -53,7 +55,7 @@ class UseCaseForm(forms.ModelForm):
             "caller": "Who calls",
         }
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         for field in self.fields.values():
             if isinstance(field, forms.FloatField | forms.IntegerField):
@@ -67,7 +69,8 @@ class UseCaseForm(forms.ModelForm):
         return value
 
     def clean(self) -> dict[str, object]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         for name in ("latency_p95_ms", "latency_p99_ms", "staleness_s", "peak_rps", "avg_rps"):
             value = data.get(name)
             if value is not None and value < 0:
@@ -98,7 +101,8 @@ class HopForm(forms.Form):
     )
 
     def clean(self) -> dict[str, object]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         p50, p99 = data.get("p50_ms"), data.get("p99_ms")
         if p50 is not None and p99 is not None and p99 < p50:
             self.add_error("p99_ms", "p99 must be at least p50.")

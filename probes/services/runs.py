@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import partial
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -22,7 +22,7 @@ from probes.services.preconditions import (
 )
 
 
-def endpoint_save(*, endpoint: Endpoint, by: AbstractBaseUser | None) -> Endpoint:
+def endpoint_save(*, endpoint: Endpoint, by: User | None) -> Endpoint:
     """Save an endpoint whose URL passes the egress guard (ProbeRefused on ``url`` if not)."""
     guard(endpoint.url)
     if endpoint.pk is None and by is not None:
@@ -43,7 +43,7 @@ class RunRequest:
 
 
 def probe_start(
-    *, endpoint: Endpoint, request: RunRequest, by: AbstractBaseUser | None
+    *, endpoint: Endpoint, request: RunRequest, by: User | None
 ) -> ProbeRun:
     """Check every precondition once, create the run and its shards, enqueue them on commit.
 
