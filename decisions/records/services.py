@@ -56,7 +56,11 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
     S.ACCEPTED: (S.DEPRECATED,),
 }
 
-ACTION_FOR = {S.ACCEPTED: "accepted", S.REJECTED: "rejected", S.DEPRECATED: "deprecated"}
+ACTION_FOR: dict[str, str] = {
+    S.ACCEPTED: "accepted",
+    S.REJECTED: "rejected",
+    S.DEPRECATED: "deprecated",
+}
 
 # A draft lists the engine's best few options as "considered": MADR asks for the options
 # seriously weighed, and the tail of the ranking (patterns that scored far behind) would
@@ -381,7 +385,7 @@ def decision_supersede(*, decision: Decision, by: User) -> Decision:
             f"Only an accepted record can be superseded; {old.label} is "
             f"{old.get_status_display().lower()}."
         )
-    if old.superseded_by_id is not None:
+    if old.superseded_by is not None:
         pending = old.superseded_by
         raise DecisionError(f"{old.label} already has a replacement in progress: {pending.label}.")
     data = {name: getattr(old, name) for name in EDITABLE_FIELDS if name != "date"}

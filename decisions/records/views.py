@@ -35,6 +35,7 @@ from decisions.records.forms import (
     DecisionForm,
     ImportConfirmForm,
     ImportForm,
+    ImportOptionsForm,
     NewDecisionForm,
     TransitionForm,
 )
@@ -156,7 +157,7 @@ def _detail_context(membership: Membership, decision: Decision) -> dict:
 
 
 def _transitions_for(decision: Decision) -> list[tuple[str, str]]:
-    labels = {
+    labels: dict[str, str] = {
         DecisionStatus.ACCEPTED: "Accept",
         DecisionStatus.REJECTED: "Reject",
         DecisionStatus.DEPRECATED: "Deprecate",
@@ -404,7 +405,7 @@ def adr_import(request: TeamRequest, team_slug: str) -> HttpResponse:
             _import_context(membership, form=ImportForm()),
         )
     if "token" in request.POST:
-        form = ImportConfirmForm(request.POST)
+        form: ImportOptionsForm = ImportConfirmForm(request.POST)
         if (
             not form.is_valid()
             or request.session.get(_session_key(team)) != form.cleaned_data["token"]

@@ -42,9 +42,7 @@ class RunRequest:
     use_case: UseCase | None = None
 
 
-def probe_start(
-    *, endpoint: Endpoint, request: RunRequest, by: User | None
-) -> ProbeRun:
+def probe_start(*, endpoint: Endpoint, request: RunRequest, by: User | None) -> ProbeRun:
     """Check every precondition once, create the run and its shards, enqueue them on commit.
 
     Refusals (ProbeRefused): a value over its cap, a target the guard refuses, a
