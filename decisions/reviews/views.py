@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
@@ -142,7 +143,7 @@ def review_poll(request: TeamRequest, team_slug: str, pk: int) -> HttpResponse:
     if state.status == ReviewStatus.CLOSED:
         # Swapped in (the closed page, without a poll trigger), and the polling stops.
         context = _live_context(request, membership, state, present, token)
-        response = HttpResponseStopPolling(
+        response: HttpResponse = HttpResponseStopPolling(
             render_to_string(f"{DETAIL}#live", context, request=request)
         )
     elif request.GET.get("since") == token:
@@ -342,9 +343,9 @@ def _act(
     return redirect(session)
 
 
-def _invalid(request: TeamRequest, session: ReviewSession, form: object) -> HttpResponse:
+def _invalid(request: TeamRequest, session: ReviewSession, form: forms.BaseForm) -> HttpResponse:
     errors = "; ".join(
-        f"{name}: {' '.join(msgs)}" if name != "__all__" else " ".join(msgs)
+        f"{name}: {' '.join(map(str, msgs))}" if name != "__all__" else " ".join(map(str, msgs))
         for name, msgs in form.errors.items()
     )
     if request.htmx:

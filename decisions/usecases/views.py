@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.forms import BaseFormSet
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -13,6 +14,7 @@ from decisions.models import Membership, Role, UseCase
 from decisions.teams.access import TeamRequest, get_team_object_or_404, team_membership
 from decisions.usecases.forms import (
     HOP_PREFIX,
+    HopForm,
     HopFormSet,
     UseCaseForm,
     apply_chain_op,
@@ -198,25 +200,29 @@ def _questionnaire(request: TeamRequest, membership: Membership, use_case: UseCa
     return render(request, FORM_TEMPLATE, context, status=400 if request.method == "POST" else 200)
 
 
-def _hops(formset: HopFormSet) -> list[Hop]:
+def _hops(formset: BaseFormSet[HopForm]) -> list[Hop]:
     return [Hop(**f.cleaned_data) for f in formset.forms if f.cleaned_data]
 
 
-def _input_from(form: UseCaseForm, formset: HopFormSet) -> tuple[UseCaseInput | None, list[str]]:
+def _input_from(
+    form: UseCaseForm, formset: BaseFormSet[HopForm]
+) -> tuple[UseCaseInput | None, list[str]]:
     """The engine input from the answers, or the problems that stop us building one.
 
     The name is not needed for a recommendation, so a blank name does not hide the panel.
     """
     form.is_valid()
     problems = [
-        f"{form.fields[name].label if name in form.fields else 'Answers'}: {' '.join(errors)}"
+        f"{form.fields[name].label if name in form.fields else 'Answers'}: "
+        f"{' '.join(map(str, errors))}"
         for name, errors in form.errors.items()
         if name not in {"name", "description"}
     ]
     if not formset.is_valid():
+        # django-stubs types formset.errors as a list of ErrorList; each is the form's ErrorDict.
         for i, errors in enumerate(formset.errors, start=1):
-            problems.extend(f"Hop {i} {name}: {' '.join(msgs)}" for name, msgs in errors.items())
-        problems.extend(formset.non_form_errors())
+            problems.extend(f"Hop {i} {name}: {' '.join(msgs)}" for name, msgs in errors.items())  # type: ignore[attr-defined]
+        problems.extend(map(str, formset.non_form_errors()))
     if problems:
         return None, problems
     data = {name: form.cleaned_data[name] for name in UseCase.REQUIREMENT_FIELDS}
