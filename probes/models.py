@@ -78,6 +78,8 @@ class Endpoint(models.Model):
     )
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
+    # Not a column: endpoint_list (probes.selectors) attaches each endpoint's latest run.
+    latest_run: ProbeRun | None
 
     class Meta:
         ordering = ["name"]

@@ -16,11 +16,17 @@ ERROR_CLASSES = ("connect", "timeout", "read", "write", "protocol", "4xx", "5xx"
 
 
 class _Guarded(Protocol):
-    scheme: str
-    host: str
-    port: int
-    address: str
-    path_and_query: str
+    # Read-only, so frozen dataclasses match.
+    @property
+    def scheme(self) -> str: ...
+    @property
+    def host(self) -> str: ...
+    @property
+    def port(self) -> int: ...
+    @property
+    def address(self) -> str: ...
+    @property
+    def path_and_query(self) -> str: ...
 
 
 @dataclass(frozen=True)
