@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TypeVar
 
 from django.contrib.auth.models import User
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.db import models
 from django.http import Http404, HttpRequest
 from django_htmx.middleware import HtmxDetails
@@ -66,5 +66,5 @@ def get_team_object_or_404(
         queryset = queryset._default_manager.all()
     try:
         return queryset.get(team=membership.team, **lookup)
-    except queryset.model.DoesNotExist:
+    except ObjectDoesNotExist:
         raise Http404(f"No such {queryset.model._meta.verbose_name}.") from None
