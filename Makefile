@@ -26,6 +26,7 @@ bench: setup redis
 lint: deps
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
+	.venv/bin/mypy
 
 setup: system deps db
 	$(PY) manage.py migrate --noinput -v 0

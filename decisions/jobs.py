@@ -168,7 +168,8 @@ def job_enqueue(
 
     try:
         with app.connection_for_write() as conn:
-            conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0.2, timeout=2)
+            # kombu takes interval_step in seconds as a float; celery-types says int.
+            conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0.2, timeout=2)  # type: ignore[arg-type]
             for args in calls:
                 task.apply_async(tuple(args), connection=conn, retry=False)
     except (OperationalError, OSError) as exc:

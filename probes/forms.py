@@ -170,7 +170,8 @@ class RunForm(forms.Form):
         self.fields["shards"].help_text += f" At most {settings.PROBE_MAX_SHARDS}."
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if self.errors:
             return data
         if data["model"] == LoadModel.OPEN and not data.get("rate"):

@@ -96,8 +96,8 @@ def usecase_evidence_rows(
     """
     services = [hop.service for hop in hops]
     by_service: dict[str, Endpoint] = {}
-    for endpoint in Endpoint.objects.filter(team=team, service__in=services):
-        by_service.setdefault(endpoint.service, endpoint)
+    for found in Endpoint.objects.filter(team=team, service__in=services):
+        by_service.setdefault(found.service, found)
     runs = latest_valid_runs(team_id=team.pk, services=services)
     rows = []
     for hop in hops:

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseStopPolling
 
 from decisions.models import Membership, Role, UseCase
-from decisions.teams.access import get_team_object_or_404, team_membership
+from decisions.teams.access import TeamRequest, get_team_object_or_404, team_membership
 from decisions.teams.confirm import Confirmation, confirm_page
 from probes import plots, selectors
 from probes.egress import OWNERSHIP_PATH
@@ -50,7 +50,7 @@ def _page(membership: Membership, **context: Any) -> dict[str, Any]:
 
 @login_required
 @require_GET
-def endpoint_list(request: HttpRequest, team_slug: str) -> HttpResponse:
+def endpoint_list(request: TeamRequest, team_slug: str) -> HttpResponse:
     membership = team_membership(request, team_slug)
     team = membership.team
     archived = request.GET.get("archived") == "1"
@@ -70,7 +70,7 @@ def endpoint_list(request: HttpRequest, team_slug: str) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def endpoint_create(request: HttpRequest, team_slug: str) -> HttpResponse:
+def endpoint_create(request: TeamRequest, team_slug: str) -> HttpResponse:
     membership = team_membership(request, team_slug, need=Role.FACILITATOR)
     # "Add endpoint" on a use case's chain names the hop's service.
     service = request.GET.get("service", "")[:80]
@@ -79,7 +79,7 @@ def endpoint_create(request: HttpRequest, team_slug: str) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def endpoint_edit(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
+def endpoint_edit(request: TeamRequest, team_slug: str, pk: int) -> HttpResponse:
     endpoint = get_team_object_or_404(
         request, Endpoint, team_slug=team_slug, need=Role.FACILITATOR, pk=pk
     )
@@ -87,7 +87,7 @@ def endpoint_edit(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse
 
 
 def _endpoint_form(
-    request: HttpRequest, membership: Membership, endpoint: Endpoint
+    request: TeamRequest, membership: Membership, endpoint: Endpoint
 ) -> HttpResponse:
     if request.method == "POST":
         form = EndpointForm(request.POST, instance=endpoint, team=membership.team)
@@ -125,7 +125,7 @@ def _add_refusal(form: BaseForm, refusal: ProbeRefused) -> None:
 
 @login_required
 @require_GET
-def endpoint_detail(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
+def endpoint_detail(request: TeamRequest, team_slug: str, pk: int) -> HttpResponse:
     endpoint = get_team_object_or_404(
         request, Endpoint.objects.select_related("team"), team_slug=team_slug, pk=pk
     )
@@ -244,7 +244,7 @@ def run_create(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def run_detail(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
+def run_detail(request: TeamRequest, team_slug: str, pk: int) -> HttpResponse:
     """The live page while the run is active, the results once it ends.
 
     htmx polls this view every 500 ms for the ``run-body`` fragment; the answer
@@ -267,7 +267,7 @@ def run_detail(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def run_cancel(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
+def run_cancel(request: TeamRequest, team_slug: str, pk: int) -> HttpResponse:
     run = get_team_object_or_404(
         request, ProbeRun, team_slug=team_slug, need=Role.FACILITATOR, pk=pk
     )

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import graphviz
 from django.db.models import Q, QuerySet
@@ -18,7 +20,7 @@ from patterns.diagrams import (
     render_svgs,
     safe_label,
 )
-from patterns.engine import PATTERN_NAMES
+from patterns.engine import PATTERN_NAMES, UseCaseInput
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +93,9 @@ def decision_patterns(*, team: Team) -> list[tuple[str, str]]:
     return [(p, PATTERN_NAMES.get(p, p)) for p in sorted(used)]
 
 
-def _diagram_inputs(decision: Decision) -> tuple[dict, dict | None] | None:
+def _diagram_inputs(
+    decision: Decision,
+) -> tuple[UseCaseInput | Mapping[str, Any], Mapping[str, Any] | None] | None:
     """(use case input, recommendation) the record's diagram is drawn from, or None."""
     if decision.chosen_pattern not in PATTERN_NAMES:
         return None
@@ -200,7 +204,7 @@ def decision_evidence(*, decision: Decision) -> list[Evidence]:
     ]
 
 
-STATUS_COLOURS = {
+STATUS_COLOURS: dict[str, str] = {
     DecisionStatus.PROPOSED: "#fff7e6",
     DecisionStatus.ACCEPTED: "#e7f6ec",
     DecisionStatus.REJECTED: "#fdecec",

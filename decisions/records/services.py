@@ -22,7 +22,7 @@ import datetime
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User as AuthUser
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -66,7 +66,11 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
     S.ACCEPTED: (S.DEPRECATED,),
 }
 
-ACTION_FOR = {S.ACCEPTED: "accepted", S.REJECTED: "rejected", S.DEPRECATED: "deprecated"}
+ACTION_FOR: dict[str, str] = {
+    S.ACCEPTED: "accepted",
+    S.REJECTED: "rejected",
+    S.DEPRECATED: "deprecated",
+}
 
 # A draft lists the engine's best few options as "considered": MADR asks for the options
 # seriously weighed, and the tail of the ranking (patterns that scored far behind) would
@@ -86,7 +90,7 @@ class DecisionError(Exception):
         super().__init__(message)
 
 
-User = AbstractBaseUser | None
+User = AuthUser | None
 
 
 # --- creating ---------------------------------------------------------------
@@ -522,7 +526,7 @@ def decision_supersede(
             f"Only an accepted record can be superseded; {old.label} is "
             f"{old.get_status_display().lower()}."
         )
-    if old.superseded_by_id is not None:
+    if old.superseded_by is not None:
         pending = old.superseded_by
         raise DecisionError(f"{old.label} already has a replacement in progress: {pending.label}.")
     copied = {name: getattr(old, name) for name in EDITABLE_FIELDS if name != "date"}

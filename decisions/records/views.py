@@ -49,6 +49,7 @@ from decisions.records.forms import (
     DecisionForm,
     ImportConfirmForm,
     ImportForm,
+    ImportOptionsForm,
     NewDecisionForm,
     TransitionForm,
 )
@@ -82,11 +83,11 @@ from decisions.records.services import (
     decision_update,
 )
 from decisions.search import query_param
-from decisions.teams.access import get_team_object_or_404, team_membership
+from decisions.teams.access import TeamRequest, get_team_object_or_404, team_membership
 from decisions.teams.confirm import Confirmation, confirm_page
 
 
-def _decision_for(request: HttpRequest, team_slug: str, number: int, need: str = Role.VIEWER):
+def _decision_for(request: TeamRequest, team_slug: str, number: int, need: str = Role.VIEWER):
     membership = team_membership(request, team_slug, need=need)
     try:
         return membership, decision_get(team=membership.team, number=number)
@@ -105,7 +106,7 @@ def _attachment(content: bytes | str, filename: str, content_type: str) -> HttpR
 
 @login_required
 @require_GET
-def adr_list(request: HttpRequest, team_slug: str) -> HttpResponse:
+def adr_list(request: TeamRequest, team_slug: str) -> HttpResponse:
     membership = team_membership(request, team_slug)
     team = membership.team
     filters = {
@@ -212,7 +213,7 @@ def _detail_context(membership: Membership, decision: Decision) -> dict:
 
 
 def _transitions_for(decision: Decision) -> list[tuple[str, str]]:
-    labels = {
+    labels: dict[str, str] = {
         DecisionStatus.ACCEPTED: "Accept",
         DecisionStatus.REJECTED: "Reject",
         DecisionStatus.DEPRECATED: "Deprecate",
@@ -222,7 +223,7 @@ def _transitions_for(decision: Decision) -> list[tuple[str, str]]:
 
 @login_required
 @require_GET
-def adr_detail(request: HttpRequest, team_slug: str, number: int) -> HttpResponse:
+def adr_detail(request: TeamRequest, team_slug: str, number: int) -> HttpResponse:
     membership, decision = _decision_for(request, team_slug, number)
     return render(
         request, "decisions/records/adr_detail.html", _detail_context(membership, decision)
@@ -231,7 +232,7 @@ def adr_detail(request: HttpRequest, team_slug: str, number: int) -> HttpRespons
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def adr_edit(request: HttpRequest, team_slug: str, number: int) -> HttpResponse:
+def adr_edit(request: TeamRequest, team_slug: str, number: int) -> HttpResponse:
     membership, decision = _decision_for(request, team_slug, number, need=Role.MEMBER)
     if not decision.is_editable:
         messages.error(
@@ -287,7 +288,7 @@ def _edit_values(decision: Decision) -> dict[str, str]:
 
 @login_required
 @require_GET
-def adr_history(request: HttpRequest, team_slug: str, number: int) -> HttpResponse:
+def adr_history(request: TeamRequest, team_slug: str, number: int) -> HttpResponse:
     membership, decision = _decision_for(request, team_slug, number)
     return render(
         request,
@@ -303,7 +304,7 @@ def adr_history(request: HttpRequest, team_slug: str, number: int) -> HttpRespon
 
 @login_required
 @require_POST
-def adr_transition(request: HttpRequest, team_slug: str, number: int) -> HttpResponse:
+def adr_transition(request: TeamRequest, team_slug: str, number: int) -> HttpResponse:
     membership, decision = _decision_for(request, team_slug, number, need=Role.FACILITATOR)
     form = TransitionForm(request.POST)
     if not form.is_valid():
@@ -388,7 +389,7 @@ def adr_delete(request: HttpRequest, team_slug: str, number: int) -> HttpRespons
 
 @login_required
 @require_GET
-def adr_export_md(request: HttpRequest, team_slug: str, number: int) -> HttpResponse:
+def adr_export_md(request: TeamRequest, team_slug: str, number: int) -> HttpResponse:
     _, decision = _decision_for(request, team_slug, number)
     style = request.GET.get("style", "madr")
     mermaid = decision_diagram_mermaid(decision=decision)
@@ -399,7 +400,7 @@ def adr_export_md(request: HttpRequest, team_slug: str, number: int) -> HttpResp
 
 @login_required
 @require_GET
-def adr_export_pdf(request: HttpRequest, team_slug: str, number: int) -> HttpResponse:
+def adr_export_pdf(request: TeamRequest, team_slug: str, number: int) -> HttpResponse:
     _, decision = _decision_for(request, team_slug, number)
     return pdf_response(
         request,
@@ -412,7 +413,7 @@ def adr_export_pdf(request: HttpRequest, team_slug: str, number: int) -> HttpRes
 
 @login_required
 @require_GET
-def adr_diagram(request: HttpRequest, team_slug: str, number: int) -> HttpResponse:
+def adr_diagram(request: TeamRequest, team_slug: str, number: int) -> HttpResponse:
     _, decision = _decision_for(request, team_slug, number)
     svg = decision_diagram_svg(decision=decision)
     if svg is None:
@@ -424,7 +425,7 @@ def adr_diagram(request: HttpRequest, team_slug: str, number: int) -> HttpRespon
 
 @login_required
 @require_GET
-def adr_log_zip(request: HttpRequest, team_slug: str) -> HttpResponse:
+def adr_log_zip(request: TeamRequest, team_slug: str) -> HttpResponse:
     membership = team_membership(request, team_slug)
     team = membership.team
     data = log_zip(team, decision_list(team=team).prefetch_related("supersedes"))
@@ -436,7 +437,7 @@ def adr_log_zip(request: HttpRequest, team_slug: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def adr_log_pdf_start(request: HttpRequest, team_slug: str) -> HttpResponse:
+def adr_log_pdf_start(request: TeamRequest, team_slug: str) -> HttpResponse:
     membership = team_membership(request, team_slug)
     try:
         job = export_job_start(team=membership.team, by=request.user)
@@ -446,14 +447,14 @@ def adr_log_pdf_start(request: HttpRequest, team_slug: str) -> HttpResponse:
     return redirect("adr-export-job", team_slug=team_slug, pk=job.pk)
 
 
-def _job_for(request: HttpRequest, team_slug: str, pk: int) -> tuple[Team, ExportJob]:
+def _job_for(request: TeamRequest, team_slug: str, pk: int) -> tuple[Team, ExportJob]:
     job = get_team_object_or_404(request, ExportJob, team_slug=team_slug, pk=pk)
     return job.team, job
 
 
 @login_required
 @require_GET
-def adr_export_job(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
+def adr_export_job(request: TeamRequest, team_slug: str, pk: int) -> HttpResponse:
     team, job = _job_for(request, team_slug, pk)
     context = {"team": team, "membership": request.membership, "job": job}
     if request.htmx:
@@ -464,7 +465,7 @@ def adr_export_job(request: HttpRequest, team_slug: str, pk: int) -> HttpRespons
 
 @login_required
 @require_GET
-def adr_export_job_download(request: HttpRequest, team_slug: str, pk: int) -> FileResponse:
+def adr_export_job_download(request: TeamRequest, team_slug: str, pk: int) -> FileResponse:
     team, job = _job_for(request, team_slug, pk)
     path = export_job_path(job)
     if path is None:
@@ -494,7 +495,7 @@ def _staged_path(token: str) -> str:
     return f"{STAGED_IMPORTS}/{token}.zip"
 
 
-def _drop_staged(request: HttpRequest, team: Team) -> None:
+def _drop_staged(request: TeamRequest, team: Team) -> None:
     token = request.session.pop(_session_key(team), None)
     if token:
         default_storage.delete(_staged_path(token))
@@ -518,7 +519,7 @@ def _import_context(membership: Membership, **extra: object) -> dict:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def adr_import(request: HttpRequest, team_slug: str) -> HttpResponse:
+def adr_import(request: TeamRequest, team_slug: str) -> HttpResponse:
     """Upload a zip -> preview what each file becomes -> import exactly that, or nothing."""
     membership = team_membership(request, team_slug, need=Role.MEMBER)
     team = membership.team
@@ -529,7 +530,7 @@ def adr_import(request: HttpRequest, team_slug: str) -> HttpResponse:
             _import_context(membership, form=ImportForm()),
         )
     if "token" in request.POST:
-        form = ImportConfirmForm(request.POST)
+        form: ImportOptionsForm = ImportConfirmForm(request.POST)
         if (
             not form.is_valid()
             or request.session.get(_session_key(team)) != form.cleaned_data["token"]
@@ -604,7 +605,7 @@ FILE_CSP = "sandbox; default-src 'none'; img-src 'self' data:; style-src 'unsafe
 
 @login_required
 @require_GET
-def adr_file(request: HttpRequest, team_slug: str, number: int, name: str) -> FileResponse:
+def adr_file(request: TeamRequest, team_slug: str, number: int, name: str) -> FileResponse:
     _, decision = _decision_for(request, team_slug, number)
     attachment = decision.attachments.filter(name=name).first()
     if attachment is None:

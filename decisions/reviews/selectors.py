@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.db.models import Count, Q, QuerySet
 from django.utils.safestring import SafeString, mark_safe
@@ -180,7 +180,7 @@ def live_shared(*, session: ReviewSession, present: list[str]) -> dict[str, Any]
     return context
 
 
-def my_vote(*, item_id: int | None, user: AbstractBaseUser) -> str | None:
+def my_vote(*, item_id: int | None, user: User) -> str | None:
     if item_id is None:
         return None
     return Vote.objects.filter(item_id=item_id, user=user).values_list("choice", flat=True).first()

@@ -6,12 +6,12 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
 from decisions.models import Membership, TeamActivity
-from decisions.teams.access import team_membership
+from decisions.teams.access import TeamRequest, team_membership
 
 
 @login_required
 @require_GET
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: TeamRequest) -> HttpResponse:
     membership = Membership.objects.filter(user=request.user).select_related("team").first()
     if membership is None:
         return render(request, "decisions/teams/no_team.html")

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from django import forms
 
@@ -105,7 +106,7 @@ class UseCaseForm(forms.ModelForm):
             "broker_service": "Broker (service name)",
         }
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         for field in self.fields.values():
             if isinstance(field, forms.FloatField | forms.IntegerField):

@@ -3,7 +3,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AbstractBaseUser, User
 from django.db import transaction
 from django.utils import timezone
 
@@ -59,7 +59,7 @@ def use_case_save(
 
 
 @transaction.atomic
-def use_case_snapshot(*, use_case: UseCase, by: AbstractBaseUser | None) -> RecommendationSnapshot:
+def use_case_snapshot(*, use_case: UseCase, by: User | None) -> RecommendationSnapshot:
     """Evaluate the saved use case again (new evidence, new rule pack) and keep the answer."""
     use_case_input = use_case.to_input()
     evidence = evidence_for(use_case.team_id, (hop.service for hop in use_case_input.chain))

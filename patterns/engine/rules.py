@@ -202,7 +202,7 @@ def _parse_rule(raw: Any, index: int) -> Rule:
     unknown = sorted(set(raw) - _RULE_KEYS)
     if unknown:
         raise RulePackError(f"{where}: unknown keys {', '.join(map(str, unknown))}")
-    when = raw.get("when")
+    when: Any = raw.get("when")  # compile_condition takes only a non-empty string
     try:
         test, reads = compile_condition(when, ALL_NAMES)
     except ExpressionError as exc:

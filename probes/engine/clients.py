@@ -26,6 +26,8 @@ import httptools
 from probes.engine.model import Target
 
 if TYPE_CHECKING:
+    import aiohttp
+
     from probes.engine.runner import _Run
 
 _perf = time.perf_counter
@@ -228,7 +230,7 @@ class AioSlot:
         self.run.done(self, status, location.encode("latin-1") if location else None, True)
 
 
-def make_aiohttp_session(target: Target, pool: int) -> Any:
+def make_aiohttp_session(target: Target, pool: int) -> aiohttp.ClientSession:
     import aiohttp
 
     context = ssl.create_default_context() if target.scheme == "https" else None

@@ -18,11 +18,17 @@ BROKER_KINDS = frozenset({"amqp", "redis", "nats", "mqtt"})
 
 
 class _Guarded(Protocol):
-    scheme: str
-    host: str
-    port: int
-    address: str
-    path_and_query: str
+    # Read-only, so frozen dataclasses match.
+    @property
+    def scheme(self) -> str: ...
+    @property
+    def host(self) -> str: ...
+    @property
+    def port(self) -> int: ...
+    @property
+    def address(self) -> str: ...
+    @property
+    def path_and_query(self) -> str: ...
 
 
 @dataclass(frozen=True)

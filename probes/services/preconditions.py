@@ -47,10 +47,15 @@ class ProbeRefused(Exception):  # noqa: N818 - reads as what happened
 class Load(Protocol):
     """What the proof rule reads of a probe's load (a RunRequest, a ProbeRun, a LoadPlan)."""
 
-    model: str
-    rate: float | None
-    duration_s: float
-    warmup_s: float
+    # Read-only, so frozen dataclasses match.
+    @property
+    def model(self) -> str: ...
+    @property
+    def rate(self) -> float | None: ...
+    @property
+    def duration_s(self) -> float: ...
+    @property
+    def warmup_s(self) -> float: ...
 
 
 class Proof(Protocol):

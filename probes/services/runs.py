@@ -8,7 +8,7 @@ from functools import partial
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AbstractBaseUser, User
 from django.db import transaction
 from django.utils import timezone
 
@@ -149,9 +149,7 @@ class RunRequest:
     use_case: UseCase | None = None
 
 
-def probe_start(
-    *, endpoint: Endpoint, request: RunRequest, by: AbstractBaseUser | None
-) -> ProbeRun:
+def probe_start(*, endpoint: Endpoint, request: RunRequest, by: User | None) -> ProbeRun:
     """Check every precondition once, create the run and its shards, enqueue them on commit.
 
     Refusals (ProbeRefused): a value over its cap, a target the guard refuses, a

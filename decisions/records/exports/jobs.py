@@ -18,7 +18,7 @@ from functools import partial
 from pathlib import Path
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -48,7 +48,7 @@ class EnqueueError(Exception):
     """The job was saved but could not be handed to a worker; the message says why."""
 
 
-def export_job_start(*, team: Team, by: AbstractBaseUser | None) -> ExportJob:
+def export_job_start(*, team: Team, by: User | None) -> ExportJob:
     total = Decision.objects.filter(team=team).count()
     with transaction.atomic():
         job = ExportJob.objects.create(team=team, requested_by=by, total=total)
