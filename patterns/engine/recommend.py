@@ -179,7 +179,9 @@ def _option(
     pack: RulePack,
     inp: UseCaseInput,
 ) -> Option:
-    because, strengths, weaknesses = [], [], []
+    because: list[Reason] = []
+    strengths: list[str] = []
+    weaknesses: list[str] = []
     for rule in fired:
         delta = rule.effects.get(pattern, 0.0)
         if not delta:

@@ -89,6 +89,8 @@ def design_for(pattern: str, hops: Sequence[HopEstimate]) -> Design:
 
 @lru_cache(maxsize=1024)
 def _design(shape: str, hops: tuple[HopEstimate, ...]) -> Design:
+    before: tuple[HopEstimate, ...]
+    after: tuple[HopEstimate, ...]
     if shape == "sync":
         before, after = hops, ()
     elif shape == "prefix":
@@ -230,8 +232,8 @@ def _availability_check(
             "retries) and that retried calls carry an idempotency key."
         )
     composite = 100.0
-    for hop in counted:
-        composite *= (hop.effective or 0.0) / 100.0
+    for counted_hop in counted:
+        composite *= (counted_hop.effective or 0.0) / 100.0
     required_each: float | None = None
     if counted:
         assumptions.append(

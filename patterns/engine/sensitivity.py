@@ -39,7 +39,7 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 from patterns.engine.inputs import CHOICES, HOP_ROLES, MAX_HOP_SPREAD, NUMBER_RANGES, UseCaseInput
 from patterns.engine.latency import HopEvidence, sum_quantiles
@@ -225,7 +225,7 @@ class _Search:
             )[:CANDIDATES_PER_SIDE]
             for point in side:
                 if integer:
-                    tried = (
+                    tried: list[float] = (
                         [math.floor(point), math.ceil(point)]
                         if sign > 0
                         else [math.ceil(point), math.floor(point)]
@@ -444,13 +444,13 @@ def _choice_entries(search: _Search, inp: UseCaseInput) -> list[Sensitivity]:
     alternatives: list[tuple[str, Any, UseCaseInput]] = []
     for name, allowed in CHOICES.items():
         alternatives += [
-            (name, value, replace(inp, **{name: value}))
+            (name, value, replace(inp, **cast(dict[str, Any], {name: value})))
             for value in allowed
             if value != getattr(inp, name)
         ]
     for name in _BOOLS:
         value = not getattr(inp, name)
-        alternatives.append((name, value, replace(inp, **{name: value})))
+        alternatives.append((name, value, replace(inp, **cast(dict[str, Any], {name: value}))))
     for index, hop in enumerate(inp.chain):
         for role in HOP_ROLES:
             if role != hop.role:

@@ -33,7 +33,7 @@ import re
 import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 from urllib.parse import parse_qsl, unquote
 
 PREFIX = "archway-probe"
@@ -167,11 +167,11 @@ class _PinnedNameContext(ssl.SSLContext):
 
     pinned_name = ""
 
-    def wrap_socket(self, sock: Any, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+    def wrap_socket(self, sock: Any, *args: Any, **kwargs: Any) -> Any:
         kwargs["server_hostname"] = self.pinned_name
         return super().wrap_socket(sock, *args, **kwargs)
 
-    def wrap_bio(self, incoming: Any, outgoing: Any, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+    def wrap_bio(self, incoming: Any, outgoing: Any, *args: Any, **kwargs: Any) -> Any:
         if len(args) >= 2:
             args = (args[0], self.pinned_name, *args[2:])
         else:
@@ -261,8 +261,11 @@ class AmqpClient:
         persistent = aio_pika.DeliveryMode.PERSISTENT
 
         def publish(body: bytes) -> Awaitable[Any]:
-            return exchange.publish(
-                aio_pika.Message(body, delivery_mode=persistent), routing_key=name
+            return cast(
+                Awaitable[Any],
+                exchange.publish(
+                    aio_pika.Message(body, delivery_mode=persistent), routing_key=name
+                ),
             )
 
         self._publish = publish
@@ -368,7 +371,7 @@ class RedisClient:
                     await consumer.xack(stream, GROUP, *ids)
 
     def publish(self, body: bytes) -> Awaitable[Any]:
-        return self.publisher.xadd(self.stream, {b"m": body})
+        return cast(Awaitable[Any], self.publisher.xadd(self.stream, {b"m": body}))
 
     async def close(self, delete: bool = True) -> None:
         if self.reader is not None:
@@ -475,8 +478,8 @@ class NatsClient:
 
     def publish(self, body: bytes) -> Awaitable[Any]:
         if self.js is not None:
-            return self.js.publish(self.subject, body)
-        return self.publisher.publish(self.subject, body)
+            return cast(Awaitable[Any], self.js.publish(self.subject, body))
+        return cast(Awaitable[Any], self.publisher.publish(self.subject, body))
 
     async def close(self, delete: bool = True) -> None:
         try:
@@ -555,7 +558,10 @@ class MqttClient:
         self.reader = asyncio.get_running_loop().create_task(read())
 
     def publish(self, body: bytes) -> Awaitable[Any]:
-        return self.publisher.publish(self.topic, body, qos=1, timeout=self.target.timeout_s)
+        return cast(
+            Awaitable[Any],
+            self.publisher.publish(self.topic, body, qos=1, timeout=self.target.timeout_s),
+        )
 
     async def close(self, delete: bool = True) -> None:
         if self.reader is not None:

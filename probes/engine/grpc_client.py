@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from probes.engine.model import Target
 
@@ -108,7 +108,7 @@ def _reflected_input(target: Target, path: str) -> Any:
         except grpc.RpcError as exc:
             raise GrpcSetupError(
                 f"the server does not answer reflection for {service_name}/{name} "
-                f"({exc.code().name})"  # type: ignore[attr-defined]
+                f"({exc.code().name})"
             ) from exc
         return message_factory.GetMessageClass(method.input_type)()
 
@@ -129,7 +129,7 @@ def encode_request(target: Target, path: str) -> bytes:
         raise GrpcSetupError(
             f"the JSON body is not a valid {message.DESCRIPTOR.full_name}: {exc}"
         ) from exc
-    return message.SerializeToString()
+    return cast(bytes, message.SerializeToString())
 
 
 async def open_grpc(target: Target) -> GrpcMethod:
@@ -232,4 +232,4 @@ def _serving(answer: bytes) -> bool:
     from grpc_health.v1 import health_pb2
 
     status = health_pb2.HealthCheckResponse.FromString(answer).status
-    return status == health_pb2.HealthCheckResponse.SERVING
+    return cast(bool, status == health_pb2.HealthCheckResponse.SERVING)
