@@ -7,7 +7,7 @@ Nothing here reaches the network.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.conf import settings
@@ -78,7 +78,7 @@ class EndpointForm(forms.ModelForm):
         return url
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = cast(dict[str, Any], super().clean())
         url = data.get("url")
         if url and kind_of(url) == Kind.HTTP and data.get("confirm_operated"):
             self.add_error(
@@ -161,7 +161,7 @@ class RunForm(forms.Form):
     def __init__(self, *args: Any, endpoint: Endpoint, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.endpoint = endpoint
-        self.fields["use_case"].queryset = UseCase.objects.filter(
+        cast(forms.ModelChoiceField, self.fields["use_case"]).queryset = UseCase.objects.filter(
             team_id=endpoint.team_id, archived_at__isnull=True
         )
         self.fields["rate"].help_text += f" At most {settings.PROBE_MAX_RATE:g}/s."

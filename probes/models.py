@@ -122,6 +122,8 @@ class Endpoint(models.Model):
         blank=True,
         help_text="Set when archived: hidden from the list, its probes kept as evidence.",
     )
+    # Not a column: probes.selectors.endpoint_list attaches each endpoint's latest run.
+    latest_run: ProbeRun | None
 
     class Meta:
         ordering = ["name"]

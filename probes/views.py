@@ -11,7 +11,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.forms import BaseForm
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseStopPolling
@@ -142,7 +142,7 @@ def endpoint_detail(request: TeamRequest, team_slug: str, pk: int) -> HttpRespon
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def endpoint_delete(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
+def endpoint_delete(request: TeamRequest, team_slug: str, pk: int) -> HttpResponse:
     """Delete an endpoint with its probes, or archive it when an ADR cites them."""
     endpoint = get_team_object_or_404(
         request, Endpoint.objects.select_related("team"), team_slug=team_slug,
@@ -188,7 +188,7 @@ def endpoint_delete(request: HttpRequest, team_slug: str, pk: int) -> HttpRespon
 
 @login_required
 @require_POST
-def endpoint_restore(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
+def endpoint_restore(request: TeamRequest, team_slug: str, pk: int) -> HttpResponse:
     endpoint = get_team_object_or_404(
         request, Endpoint, team_slug=team_slug, need=Role.FACILITATOR, pk=pk
     )
@@ -199,7 +199,7 @@ def endpoint_restore(request: HttpRequest, team_slug: str, pk: int) -> HttpRespo
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def run_create(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
+def run_create(request: TeamRequest, team_slug: str, pk: int) -> HttpResponse:
     endpoint = get_team_object_or_404(
         request,
         Endpoint.objects.select_related("team"),

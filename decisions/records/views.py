@@ -155,7 +155,7 @@ def _new_record_form(
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def adr_create(request: HttpRequest, team_slug: str) -> HttpResponse:
+def adr_create(request: TeamRequest, team_slug: str) -> HttpResponse:
     membership = team_membership(request, team_slug, need=Role.MEMBER)
     title = NewDecisionForm(request.GET)
     draft = Decision(
@@ -176,7 +176,7 @@ def adr_create(request: HttpRequest, team_slug: str) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def adr_draft(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
+def adr_draft(request: TeamRequest, team_slug: str, pk: int) -> HttpResponse:
     use_case = get_team_object_or_404(
         request, UseCase.objects.select_related("team", "latest_snapshot"),
         team_slug=team_slug, need=Role.MEMBER, pk=pk,
@@ -328,7 +328,7 @@ def adr_transition(request: TeamRequest, team_slug: str, number: int) -> HttpRes
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def adr_supersede(request: HttpRequest, team_slug: str, number: int) -> HttpResponse:
+def adr_supersede(request: TeamRequest, team_slug: str, number: int) -> HttpResponse:
     membership, decision = _decision_for(request, team_slug, number, need=Role.MEMBER)
     form, page = _new_record_form(
         request, membership, decision_replacement_draft(decision=decision),
@@ -350,7 +350,7 @@ def adr_supersede(request: HttpRequest, team_slug: str, number: int) -> HttpResp
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def adr_delete(request: HttpRequest, team_slug: str, number: int) -> HttpResponse:
+def adr_delete(request: TeamRequest, team_slug: str, number: int) -> HttpResponse:
     membership, decision = _decision_for(request, team_slug, number, need=Role.MEMBER)
     if not decision_may_delete(decision=decision, membership=membership):
         if decision.status == DecisionStatus.PROPOSED:

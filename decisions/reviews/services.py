@@ -23,7 +23,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Sequence
 
-from django.contrib.auth.models import AbstractBaseUser, User
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import F
@@ -110,7 +110,7 @@ def session_create(
 
 
 @transaction.atomic
-def session_delete(*, session: ReviewSession, by: AbstractBaseUser) -> None:
+def session_delete(*, session: ReviewSession, by: User) -> None:
     """Delete a session that has not started; its agenda goes with it, the ADRs stay."""
     _require_role(session.team, by, Role.FACILITATOR)
     session = _lock_session(session.pk)
@@ -132,7 +132,7 @@ def session_delete(*, session: ReviewSession, by: AbstractBaseUser) -> None:
 
 
 @transaction.atomic
-def session_start(*, session: ReviewSession, by: AbstractBaseUser) -> ReviewSession:
+def session_start(*, session: ReviewSession, by: User) -> ReviewSession:
     """Scheduled -> live, on the first agenda item."""
     session = _lock_session(session.pk)
     _require_role(session.team, by, Role.FACILITATOR)

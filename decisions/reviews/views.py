@@ -14,7 +14,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
 from django.core.cache import cache
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -132,7 +132,7 @@ def review_detail(request: TeamRequest, team_slug: str, pk: int) -> HttpResponse
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def review_delete(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
+def review_delete(request: TeamRequest, team_slug: str, pk: int) -> HttpResponse:
     """Delete a session that has not started (facilitators); the ADRs on it stay."""
     membership, session = _session(request, team_slug, pk, Role.FACILITATOR)
     problem = ""

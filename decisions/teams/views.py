@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
@@ -20,7 +20,7 @@ def home(request: TeamRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def team_activity(request: HttpRequest, team_slug: str) -> HttpResponse:
+def team_activity(request: TeamRequest, team_slug: str) -> HttpResponse:
     """Deletes, archives and restores: the history of things that have no page any more."""
     membership = team_membership(request, team_slug)
     entries = TeamActivity.objects.filter(team=membership.team).select_related("by")[:200]

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 
@@ -130,7 +130,7 @@ class UseCaseForm(forms.ModelForm):
         return value
 
     def clean(self) -> dict[str, object]:
-        data = super().clean()
+        data = cast(dict[str, Any], super().clean())
         check_number_limits(self)
         p95, p99 = data.get("latency_p95_ms"), data.get("latency_p99_ms")
         if p95 is not None and p99 is not None and p99 < p95:
@@ -167,7 +167,7 @@ class HopForm(forms.Form):
         help_text=FIELD_HELP["hop_availability"],
     )
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         _apply_limits(self)
 
@@ -177,7 +177,7 @@ class HopForm(forms.Form):
         return any(str(self[name].value() or "").strip() for name in HOP_FIELDS[:3])
 
     def clean(self) -> dict[str, object]:
-        data = super().clean()
+        data = cast(dict[str, Any], super().clean())
         check_number_limits(self)
         p50, p99 = data.get("p50_ms"), data.get("p99_ms")
         if p50 is not None and p99 is not None and p99 < p50:
@@ -196,7 +196,8 @@ class BaseHopFormSet(forms.BaseFormSet):
         # new row as an initial one.
         kwargs["empty_permitted"] = True
         kwargs["use_required_attribute"] = False
-        return super()._construct_form(i, **kwargs)
+        # django-stubs does not declare the private BaseFormSet._construct_form.
+        return super()._construct_form(i, **kwargs)  # type: ignore[misc]
 
 
 HopFormSet = forms.formset_factory(

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
@@ -213,7 +215,7 @@ class ChainHop(models.Model):
     def __str__(self) -> str:
         return f"{self.position}. {self.service}"
 
-    def save(self, *args: object, **kwargs: object) -> None:
+    def save(self, *args: Any, **kwargs: Any) -> None:
         self.critical = self.role != "side-effect"
         super().save(*args, **kwargs)
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser, User
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -26,7 +26,7 @@ def use_case_save(
     *,
     use_case: UseCase,
     hops: list[Hop],
-    by: AbstractBaseUser | None,
+    by: User | None,
     expected_version: int | None = None,
 ) -> RecommendationSnapshot:
     """Save a use case with its chain and keep a snapshot of what the engine says now.
@@ -87,7 +87,7 @@ def input_to_dict(use_case_input: UseCaseInput) -> dict[str, object]:
 
 
 @transaction.atomic
-def use_case_delete_or_archive(*, use_case: UseCase, by: AbstractBaseUser | None) -> str:
+def use_case_delete_or_archive(*, use_case: UseCase, by: User | None) -> str:
     """Delete the use case, or archive it when an ADR was drafted from it.
 
     An archived use case keeps its snapshots (the ADR's evidence) and leaves the list until
@@ -117,7 +117,7 @@ def use_case_delete_or_archive(*, use_case: UseCase, by: AbstractBaseUser | None
 
 
 @transaction.atomic
-def use_case_restore(*, use_case: UseCase, by: AbstractBaseUser | None) -> UseCase:
+def use_case_restore(*, use_case: UseCase, by: User | None) -> UseCase:
     """Bring an archived use case back into the list."""
     if use_case.archived_at is not None:
         use_case.archived_at = None

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.forms import BaseFormSet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -126,7 +126,7 @@ def usecase_reevaluate(request: TeamRequest, team_slug: str, pk: int) -> HttpRes
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def usecase_delete(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
+def usecase_delete(request: TeamRequest, team_slug: str, pk: int) -> HttpResponse:
     """Delete a use case, or archive it when an ADR was drafted from it (members may)."""
     use_case = get_team_object_or_404(
         request, UseCase, team_slug=team_slug, need=Role.MEMBER, pk=pk
@@ -169,7 +169,7 @@ def usecase_delete(request: HttpRequest, team_slug: str, pk: int) -> HttpRespons
 
 @login_required
 @require_POST
-def usecase_restore(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
+def usecase_restore(request: TeamRequest, team_slug: str, pk: int) -> HttpResponse:
     use_case = get_team_object_or_404(
         request, UseCase, team_slug=team_slug, need=Role.MEMBER, pk=pk
     )

@@ -61,11 +61,16 @@ OnMessage = Callable[[bytes], None]
 
 
 class _Guarded(Protocol):
-    scheme: str
-    host: str
-    port: int
-    address: str
-    path_and_query: str
+    @property
+    def scheme(self) -> str: ...
+    @property
+    def host(self) -> str: ...
+    @property
+    def port(self) -> int: ...
+    @property
+    def address(self) -> str: ...
+    @property
+    def path_and_query(self) -> str: ...
 
 
 @dataclass(frozen=True)

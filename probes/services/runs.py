@@ -8,7 +8,7 @@ from functools import partial
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser, User
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -41,7 +41,7 @@ from probes.services.preconditions import (
 def endpoint_save(
     *,
     endpoint: Endpoint,
-    by: AbstractBaseUser | None,
+    by: User | None,
     credentials: Credentials | None = None,
     confirm: bool = False,
 ) -> Endpoint:
@@ -86,6 +86,7 @@ def endpoint_cited_by(*, endpoint: Endpoint) -> list[Decision]:
     )
     cited = []
     for decision in decisions:
+        assert decision.snapshot is not None  # the query keeps only decisions with one
         sources = [str(found.get("source", "")) for found in decision.snapshot.evidence.values()]
         numbers = {int(n) for source in sources for n in _PROBE_NUMBER.findall(source)}
         if numbers & run_ids:
@@ -100,7 +101,7 @@ class EndpointInUse(Exception):
 
 
 @transaction.atomic
-def endpoint_delete_or_archive(*, endpoint: Endpoint, by: AbstractBaseUser | None) -> str:
+def endpoint_delete_or_archive(*, endpoint: Endpoint, by: User | None) -> str:
     """Delete the endpoint and its probes, or archive it when an ADR cites its measurements.
 
     An archived endpoint keeps its probe runs (the ADR's evidence) and leaves the list
@@ -128,7 +129,7 @@ def endpoint_delete_or_archive(*, endpoint: Endpoint, by: AbstractBaseUser | Non
 
 
 @transaction.atomic
-def endpoint_restore(*, endpoint: Endpoint, by: AbstractBaseUser | None) -> Endpoint:
+def endpoint_restore(*, endpoint: Endpoint, by: User | None) -> Endpoint:
     if endpoint.archived_at is not None:
         endpoint.archived_at = None
         endpoint.save(update_fields=["archived_at", "updated"])
