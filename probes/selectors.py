@@ -8,26 +8,36 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 
 from decisions.models import ChainHop, Team, UseCase
 from patterns.engine import HopEvidence, chain_estimate
 from probes.models import Endpoint, ProbeRun, Status
 
 
-def endpoint_list(*, team: Team) -> list[Endpoint]:
-    """The team's endpoints, each with ``latest_run`` (any status) attached."""
-    endpoints = list(Endpoint.objects.filter(team=team))
-    latest: dict[int, ProbeRun] = {}
-    for run in ProbeRun.objects.filter(endpoint__in=endpoints).order_by("-created", "-pk"):
-        latest.setdefault(run.endpoint_id, run)
+def endpoint_list(*, team: Team) -> QuerySet[Endpoint]:
+    """The team's endpoints, each annotated with ``latest_run_id`` (any status); a page of
+    them gets its runs with ``attach_latest_runs``."""
+    newest = ProbeRun.objects.filter(endpoint=OuterRef("pk")).order_by("-created", "-pk")
+    return (
+        Endpoint.objects.filter(team=team)
+        .select_related("team")
+        .annotate(latest_run_id=Subquery(newest.values("pk")[:1]))
+        .order_by("name", "pk")
+    )
+
+
+def attach_latest_runs(endpoints: Iterable[Endpoint]) -> None:
+    """Set ``latest_run`` on each endpoint of a page, in one query for the page."""
+    endpoints = list(endpoints)
+    ids = [e.latest_run_id for e in endpoints if e.latest_run_id is not None]
+    runs = ProbeRun.objects.select_related("team").in_bulk(ids)
     for endpoint in endpoints:
-        endpoint.latest_run = latest.get(endpoint.pk)
-    return endpoints
+        endpoint.latest_run = runs.get(endpoint.latest_run_id)
 
 
 def run_list(*, team: Team, endpoint: Endpoint | None = None) -> QuerySet[ProbeRun]:
-    runs = ProbeRun.objects.filter(team=team).select_related("endpoint", "created_by")
+    runs = ProbeRun.objects.filter(team=team).select_related("team", "endpoint", "created_by")
     if endpoint is not None:
         runs = runs.filter(endpoint=endpoint)
     return runs

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseStopPolling
 
 from decisions.models import Membership, Role, UseCase
+from decisions.pagination import paginate
 from decisions.teams.access import get_team_object_or_404, team_membership
 from probes import plots, selectors, services
 from probes.egress import OWNERSHIP_PATH
@@ -41,13 +42,15 @@ def _page(membership: Membership, **context: Any) -> dict[str, Any]:
 def endpoint_list(request: HttpRequest, team_slug: str) -> HttpResponse:
     membership = team_membership(request, team_slug)
     team = membership.team
+    endpoints = paginate(request, selectors.endpoint_list(team=team))
+    selectors.attach_latest_runs(endpoints)
     return render(
         request,
         "probes/endpoint_list.html",
         _page(
             membership,
-            endpoints=selectors.endpoint_list(team=team),
-            runs=selectors.run_list(team=team)[:15],
+            endpoints=endpoints,
+            runs=paginate(request, selectors.run_list(team=team), param="runs", per_page=15),
             token=services.team_probe_token(team) if membership.is_facilitator else None,
             ownership_path=OWNERSHIP_PATH,
         ),
@@ -103,7 +106,9 @@ def endpoint_detail(request: HttpRequest, team_slug: str, pk: int) -> HttpRespon
         _page(
             request.membership,
             endpoint=endpoint,
-            runs=selectors.run_list(team=endpoint.team, endpoint=endpoint)[:30],
+            runs=paginate(
+                request, selectors.run_list(team=endpoint.team, endpoint=endpoint), per_page=30
+            ),
         ),
     )
 

@@ -27,7 +27,10 @@ GRAPH_LIMIT = 80
 def decision_list(
     *, team: Team, status: str = "", pattern: str = "", query: str = ""
 ) -> QuerySet[Decision]:
-    decisions = Decision.objects.filter(team=team).select_related("superseded_by", "use_case")
+    # The team and the use case's team too: every row links to both (get_absolute_url).
+    decisions = Decision.objects.filter(team=team).select_related(
+        "team", "superseded_by", "use_case__team"
+    )
     if status in DecisionStatus.values:
         decisions = decisions.filter(status=status)
     if pattern:

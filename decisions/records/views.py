@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseStopPolling
 
 from decisions.models import Decision, DecisionStatus, ExportJob, Membership, Role, Team, UseCase
+from decisions.pagination import paginate
 from decisions.pdf import PdfError
 from decisions.records.exports.jobs import EnqueueError, export_job_path, export_job_start
 from decisions.records.exports.madr import to_madr
@@ -80,7 +81,7 @@ def adr_list(request: HttpRequest, team_slug: str) -> HttpResponse:
     context = {
         "team": team,
         "membership": membership,
-        "decisions": decision_list(team=team, **filters),
+        "decisions": paginate(request, decision_list(team=team, **filters)),
         "filters": filters,
         "statuses": DecisionStatus.choices,
         "patterns": decision_patterns(team=team),
@@ -146,7 +147,9 @@ def _transitions_for(decision: Decision) -> list[tuple[str, str]]:
 @require_GET
 def adr_detail(request: HttpRequest, team_slug: str, number: int) -> HttpResponse:
     membership, decision = _decision_for(request, team_slug, number)
-    return render(request, "decisions/records/adr_detail.html", _detail_context(membership, decision))
+    return render(
+        request, "decisions/records/adr_detail.html", _detail_context(membership, decision)
+    )
 
 
 @login_required

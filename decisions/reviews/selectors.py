@@ -48,11 +48,12 @@ class PollState:
 def session_list(*, team: Team) -> QuerySet[ReviewSession]:
     return (
         ReviewSession.objects.filter(team=team)
-        .select_related("facilitator")
+        .select_related("team", "facilitator")
         .annotate(
             item_count=Count("items"),
             decided_count=Count("items", filter=~Q(items__outcome=Outcome.PENDING)),
         )
+        .order_by("-scheduled_for", "-pk")  # a GROUP BY query drops Meta.ordering
     )
 
 

@@ -29,6 +29,7 @@ from decisions.models import (
     Role,
     VoteChoice,
 )
+from decisions.pagination import paginate
 from decisions.reviews.forms import (
     AdvanceForm,
     CommentForm,
@@ -78,7 +79,7 @@ def review_list(request: HttpRequest, team_slug: str) -> HttpResponse:
         {
             "team": membership.team,
             "membership": membership,
-            "sessions": session_list(team=membership.team),
+            "sessions": paginate(request, session_list(team=membership.team)),
         },
     )
 

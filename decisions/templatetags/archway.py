@@ -15,3 +15,9 @@ def pattern_name(pattern_id: str) -> str:
 @register.filter
 def pattern_family(pattern_id: str) -> str:
     return PATTERN_FAMILY.get(pattern_id, "")
+
+
+@register.filter
+def thousands(number: int) -> str:
+    """10000 -> "10,000" (list counts)."""
+    return f"{number:,}"

@@ -14,4 +14,4 @@ def use_case_list(*, team: Team, query: str = "") -> QuerySet[UseCase]:
     )
     if query:
         use_cases = use_cases.filter(Q(name__icontains=query) | Q(description__icontains=query))
-    return use_cases
+    return use_cases.order_by("name", "pk")

@@ -11,6 +11,7 @@ from django_htmx.http import trigger_client_event
 
 from decisions.models import Membership, Role, UseCase
 from decisions.pages import render_page
+from decisions.pagination import paginate
 from decisions.teams.access import get_team_object_or_404, team_membership
 from decisions.usecases.forms import (
     HOP_PREFIX,
@@ -46,7 +47,7 @@ def usecase_list(request: HttpRequest, team_slug: str) -> HttpResponse:
     context = {
         "team": membership.team,
         "membership": membership,
-        "use_cases": use_case_list(team=membership.team, query=query),
+        "use_cases": paginate(request, use_case_list(team=membership.team, query=query)),
         "query": query,
     }
     template = "decisions/usecases/usecase_list.html"
@@ -118,7 +119,9 @@ def usecase_preview(request: HttpRequest, team_slug: str) -> HttpResponse:
     panel = _panel()
     if use_case_input is not None:
         panel = _panel(*use_case_recommend(team=membership.team, use_case_input=use_case_input))
-    return render(request, "decisions/usecases/_recommendation.html", {**panel, "problems": problems})
+    return render(
+        request, "decisions/usecases/_recommendation.html", {**panel, "problems": problems}
+    )
 
 
 @login_required
