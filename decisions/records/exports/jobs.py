@@ -18,16 +18,14 @@ from django.db.models import F
 from django.utils import timezone
 
 from decisions.models import Decision, ExportJob, ExportJobStatus, Team
-from decisions.pdf import render_pdf
-from decisions.records.exports.pdf import log_html, log_timeout
+from decisions.records.exports.log_pdf import log_pdf
 
 log = logging.getLogger(__name__)
 
 QUEUE_UNAVAILABLE = "The task queue (Redis) cannot be reached"
 EXPORT_DIR = "exports"
-# Share of the progress bar for preparing records (diagrams, Markdown); the render
-# itself is one WeasyPrint call (the table of contents needs every page) and gets the rest.
-PREPARE_SHARE = 70
+# Share of the progress bar for the records' parts; the contents and joining get the rest.
+PARTS_SHARE = 95
 
 
 class EnqueueError(Exception):
@@ -76,21 +74,15 @@ def export_job_run(*, job_id: int) -> bool:
         return False
     job = ExportJob.objects.select_related("team").get(pk=job_id)
     try:
-        decisions = list(
-            Decision.objects.filter(team=job.team)
-            .select_related("team", "superseded_by", "use_case", "snapshot")
-            .prefetch_related("supersedes")
-            .order_by("number")
-        )
-        ExportJob.objects.filter(pk=job_id).update(total=len(decisions))
+        decisions = Decision.objects.filter(team=job.team).only("pk", "number", "title", "status")
+        ExportJob.objects.filter(pk=job_id).update(total=decisions.count())
 
         def progress(done: int, total: int) -> None:
             ExportJob.objects.filter(pk=job_id).update(
-                done=done, progress=int(PREPARE_SHARE * done / max(total, 1))
+                done=done, progress=int(PARTS_SHARE * done / max(total, 1))
             )
 
-        html = log_html(job.team, decisions, progress=progress)
-        pdf = render_pdf(html, timeout=log_timeout(len(decisions)))
+        pdf = log_pdf(job.team, decisions, progress=progress)
         relative = f"{EXPORT_DIR}/{job.team.slug}-log-{job.pk}.pdf"
         target = Path(settings.MEDIA_ROOT) / relative
         target.parent.mkdir(parents=True, exist_ok=True)
