@@ -9,6 +9,7 @@ import graphviz
 from django.db.models import Q, QuerySet
 
 from decisions.models import Decision, DecisionChange, DecisionStatus, ExportJob, Team, UseCase
+from decisions.records.diagrams import diagram_store
 from patterns.diagrams import (
     DiagramError,
     pattern_diagram,
@@ -89,10 +90,10 @@ def _diagram_graph(decision: Decision) -> graphviz.Digraph | None:
 def decision_diagram_svg(*, decision: Decision) -> str | None:
     """The chosen pattern drawn for the record's use case, or None when there is nothing
     to draw (an imported record, no pattern) or the drawing failed (logged, never fatal).
-    Drawings are cached by their content (``patterns.diagrams.render_svg``)."""
+    Drawings are kept by their content (``decisions.records.diagrams``)."""
     try:
         graph = _diagram_graph(decision)
-        return None if graph is None else render_svg(graph)
+        return None if graph is None else render_svg(graph, store=diagram_store)
     except DiagramError as exc:
         log.warning("No diagram for %s: %s", decision, exc)
         return None
@@ -109,7 +110,7 @@ def decision_diagram_svgs(*, decisions: list[Decision]) -> list[str | None]:
             log.warning("No diagram for %s: %s", decision, exc)
             graphs.append(None)
     svgs: list[str | None] = []
-    for decision, result in zip(decisions, render_svgs(graphs), strict=True):
+    for decision, result in zip(decisions, render_svgs(graphs, store=diagram_store), strict=True):
         if isinstance(result, DiagramError):
             log.warning("No diagram for %s: %s", decision, result)
             result = None
@@ -180,7 +181,7 @@ def supersede_graph_svg(*, team: Team) -> str | None:
         if d["superseded_by_id"] in ids:
             graph.edge(f"d{d['pk']}", f"d{d['superseded_by_id']}", label="superseded by")
     try:
-        return render_svg(graph)
+        return render_svg(graph, store=diagram_store)
     except DiagramError as exc:
         log.warning("No supersede graph for %s: %s", team, exc)
         return None
