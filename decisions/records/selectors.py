@@ -6,10 +6,11 @@ import logging
 from dataclasses import dataclass
 
 import graphviz
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
 from decisions.models import Decision, DecisionChange, DecisionStatus, ExportJob, Team, UseCase
 from decisions.records.diagrams import diagram_store
+from decisions.search import decisions_matching
 from patterns.diagrams import (
     DiagramError,
     pattern_diagram,
@@ -37,12 +38,7 @@ def decision_list(
     if pattern:
         decisions = decisions.filter(chosen_pattern=pattern)
     if query:
-        decisions = decisions.filter(
-            Q(title__icontains=query)
-            | Q(context__icontains=query)
-            | Q(chosen_option__icontains=query)
-            | Q(justification__icontains=query)
-        )
+        decisions = decisions_matching(decisions, query)
     return decisions.order_by("number")
 
 

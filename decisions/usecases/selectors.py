@@ -1,8 +1,9 @@
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
 from decisions.models import Team, UseCase
+from decisions.search import use_cases_matching
 
 
 def use_case_list(*, team: Team, query: str = "") -> QuerySet[UseCase]:
@@ -13,5 +14,5 @@ def use_case_list(*, team: Team, query: str = "") -> QuerySet[UseCase]:
         .defer("latest_snapshot__inputs", "latest_snapshot__output", "latest_snapshot__evidence")
     )
     if query:
-        use_cases = use_cases.filter(Q(name__icontains=query) | Q(description__icontains=query))
+        use_cases = use_cases_matching(use_cases, query)
     return use_cases.order_by("name", "pk")
