@@ -176,6 +176,16 @@ def log_pdf(
     raise PdfError("The log's table of contents did not settle on a page count.")
 
 
+def log_pdf_time_limit(count: int, *, chunk_size: int | None = None) -> float:
+    """Seconds a whole-log PDF job may take: every part's render limit, the two renders of
+    the contents, and as much again for drawing, Markdown and joining. It grows with the
+    log, so a big log is never cut off by a fixed limit."""
+    size = max(1, chunk_size or CHUNK_SIZE)
+    full, rest = divmod(count, size)
+    renders = full * log_timeout(size) + (log_timeout(rest) if rest else 0.0)
+    return 2 * (renders + 2 * FRONT_TIMEOUT_S)
+
+
 def _join(pdfs: list[bytes]) -> bytes:
     writer = PdfWriter()
     for pdf in pdfs:
