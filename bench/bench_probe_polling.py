@@ -50,7 +50,7 @@ def prepare() -> tuple[object, str, str]:
     call_command("migrate", verbosity=0)
     from decisions.models import Role
     from probes.engine import ProbeOutcome, summary
-    from probes.models import Endpoint, ProbeRun, ProbeShard, Status
+    from probes.models import Endpoint, JobStatus, ProbeRun, ProbeShard
     from tests.factories import add_member, make_team, make_user
     from tests.probes.outcomes import measured_outcome
 
@@ -63,7 +63,7 @@ def prepare() -> tuple[object, str, str]:
         endpoint=endpoint,
         url=endpoint.url,
         rate=200,
-        status=Status.RUNNING,
+        status=JobStatus.RUNNING,
         progress=42.0,
         sent=1680,
         completed=1675,
@@ -77,13 +77,13 @@ def prepare() -> tuple[object, str, str]:
         endpoint=endpoint,
         url=endpoint.url,
         rate=60,
-        status=Status.SUCCEEDED,
+        status=JobStatus.SUCCEEDED,
         outcome=outcome,
         summary=summary(ProbeOutcome.from_dict(outcome)),
         valid=outcome["valid"],
         finished_at=timezone.now(),
     )
-    ProbeShard.objects.create(run=finished, index=0, status=Status.SUCCEEDED, outcome=outcome)
+    ProbeShard.objects.create(run=finished, index=0, status=JobStatus.SUCCEEDED, outcome=outcome)
     client = Client(HTTP_HOST="127.0.0.1")
     client.force_login(user)
     return client, active.get_absolute_url(), finished.get_absolute_url()

@@ -110,7 +110,7 @@ class PresenceAdmin(admin.ModelAdmin):
 
 @admin.register(ExportJob)
 class ExportJobAdmin(admin.ModelAdmin):
-    list_display = ["team", "kind", "status", "progress", "created", "finished"]
+    list_display = ["team", "kind", "status", "progress", "created", "finished_at"]
     list_filter = ["status", "team"]
-    readonly_fields = ["started", "finished", "created"]
+    readonly_fields = ["started_at", "finished_at", "heartbeat_at", "worker", "created"]
     raw_id_fields = ["requested_by"]

@@ -9,8 +9,12 @@ class DecisionsConfig(AppConfig):
 
     def ready(self) -> None:
         from config.celery import add_to_beat
+        from decisions.jobs import REAP_EVERY_S, register_reaper
+        from decisions.records.exports.jobs import reap_stale_exports
         from decisions.tasks import CLEAR_SESSIONS_EVERY_S
 
+        register_reaper("exports", reap_stale_exports)
+        add_to_beat("decisions-reap-stale-jobs", "decisions.reap_stale_jobs", REAP_EVERY_S)
         add_to_beat(
             "decisions-clear-expired-sessions",
             "decisions.clear_expired_sessions",

@@ -5,12 +5,15 @@ Allowed: ordinary text markup, lists, tables, code, quotes, headings. Removed: s
 styles, event handlers, htmx attributes (``hx-*``) and every attribute not listed here.
 Links keep only http, https, mailto and relative targets (``//host`` is not relative);
 images keep only ``data:`` URIs of raster types, so neither the browser nor the PDF
-renderer ever fetches an image from anywhere.
+renderer ever fetches an image from anywhere, except the files stored with the record
+being shown: the caller passes those as ``images`` (the src as written -> the URL that
+serves the stored file), and any other src is still dropped.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 import nh3
@@ -55,22 +58,28 @@ def _safe_link(value: str) -> bool:
     return scheme in LINK_SCHEMES if scheme else True
 
 
-def sanitise(html: str) -> str:
+def sanitise(html: str, *, images: Mapping[str, str] | None = None) -> str:
     """Clean HTML from any source down to the allowed tags, attributes and URLs."""
+
+    def attribute_filter(tag: str, attribute: str, value: str) -> str | None:
+        if images and tag == "img" and attribute == "src" and value.strip() in images:
+            return images[value.strip()]
+        return _attribute_filter(tag, attribute, value)
+
     return nh3.clean(
         html,
         tags=TAGS,
         attributes=ATTRIBUTES,
         clean_content_tags={"script", "style", "template", "iframe", "object", "svg", "math"},
         url_schemes=LINK_SCHEMES | {"data"},
-        attribute_filter=_attribute_filter,
+        attribute_filter=attribute_filter,
         link_rel="noopener noreferrer nofollow",
         strip_comments=True,
     )
 
 
-def render_markdown(text: str) -> SafeString:
-    """Markdown to safe HTML, ready for a template or the PDF."""
+def render_markdown(text: str, *, images: Mapping[str, str] | None = None) -> SafeString:
+    """Markdown to safe HTML, ready for a template or the PDF (``images``: see the doc)."""
     if not text:
         return mark_safe("")
-    return mark_safe(sanitise(_md.render(text)))  # noqa: S308 - sanitised just above
+    return mark_safe(sanitise(_md.render(text), images=images))  # noqa: S308 - sanitised just above

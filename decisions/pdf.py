@@ -3,9 +3,11 @@
 The HTML holds user Markdown, so the renderer is treated as exposed to hostile HTML even
 after sanitising. Two guards:
 
-* ``SafeFetcher`` serves ``data:`` URLs and the app's own static files (read from disk
-  through the staticfiles finders, under a made-up origin that never resolves) and
-  refuses everything else: ``file:``, any http(s) host including 127.0.0.1, every other
+* ``SafeFetcher`` serves ``data:`` URLs, the app's own static files (read from disk
+  through the staticfiles finders, under a made-up origin that never resolves), the
+  files the caller hands it (``files``: the images stored with the one record being
+  printed, under another made-up origin, served from memory) and refuses everything
+  else: ``file:``, any http(s) host including 127.0.0.1, every other
   scheme. Nothing is fetched over a network, so there are no redirects to follow.
 * ``render_pdf`` runs WeasyPrint in a forked child and kills it when the time limit
   passes, so a pathological document cannot hold a web or Celery worker. A fork, not
@@ -25,6 +27,7 @@ import os
 import select
 import signal
 import time
+from collections.abc import Mapping
 from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -37,6 +40,8 @@ from weasyprint.urls import URLFetcher, URLFetcherResponse
 # Static files are addressed under this origin; ".invalid" can never resolve (RFC 2606),
 # and the fetcher answers it from disk without any network access.
 STATIC_ORIGIN = "https://archway-static.invalid"
+# A record's stored files, as given to ``SafeFetcher(files=...)``, are addressed here.
+FILES_ORIGIN = "https://archway-files.invalid"
 BASE_URL = f"{STATIC_ORIGIN}/"
 ONE_TIMEOUT_S = float(getattr(settings, "ADR_PDF_TIMEOUT_S", 20))
 STATIC_TYPES = {
@@ -55,15 +60,25 @@ class PdfError(Exception):
 
 
 class SafeFetcher(URLFetcher):
-    """WeasyPrint's fetcher, narrowed to data: URLs and our own static files."""
+    """WeasyPrint's fetcher, narrowed to data: URLs, our own static files and ``files``.
 
-    def __init__(self) -> None:
+    ``files``: {name: (bytes, content type)}, served at ``FILES_ORIGIN/<name>``; a name
+    not in it is refused like any other URL.
+    """
+
+    def __init__(self, files: Mapping[str, tuple[bytes, str]] | None = None) -> None:
         super().__init__(allowed_protocols=("data",), allow_redirects=False, timeout=1)
         self.refused: list[str] = []
+        self.files = dict(files or {})
 
     def fetch(self, url: str, headers: Any = None) -> URLFetcherResponse:
         if url[:5].lower() == "data:":
             return super().fetch(url, headers)
+        parts = urlsplit(url)
+        if f"{parts.scheme}://{parts.netloc}" == FILES_ORIGIN and not parts.query:
+            found = self.files.get(unquote(parts.path.removeprefix("/")))
+            if found is not None:
+                return URLFetcherResponse(url, found[0], {"Content-Type": found[1]})
         static = self._static_path(url)
         if static is not None:
             with open(static, "rb") as handle:
@@ -90,14 +105,21 @@ class SafeFetcher(URLFetcher):
         return str(found) if isinstance(found, str) else None
 
 
-def _write_pdf(html: str) -> bytes:
-    return HTML(string=html, base_url=BASE_URL, url_fetcher=SafeFetcher()).write_pdf()
+def _write_pdf(html: str, files: Mapping[str, tuple[bytes, str]] | None = None) -> bytes:
+    fetcher = SafeFetcher(files=files)
+    return HTML(string=html, base_url=BASE_URL, url_fetcher=fetcher).write_pdf()
 
 
-def render_pdf(html: str, *, timeout: float = ONE_TIMEOUT_S) -> bytes:
-    """HTML to PDF bytes in a forked child that is killed after ``timeout`` seconds."""
+def render_pdf(
+    html: str,
+    *,
+    timeout: float = ONE_TIMEOUT_S,
+    files: Mapping[str, tuple[bytes, str]] | None = None,
+) -> bytes:
+    """HTML to PDF bytes in a forked child that is killed after ``timeout`` seconds.
+    ``files``: what the fetcher may serve besides static files (see ``SafeFetcher``)."""
     if not hasattr(os, "fork"):  # pragma: no cover - Archway runs on Linux
-        return _write_pdf(html)
+        return _write_pdf(html, files)
     read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: render, send b"OK" + pdf or b"ER" + message, exit at once
@@ -106,7 +128,7 @@ def render_pdf(html: str, *, timeout: float = ONE_TIMEOUT_S) -> bytes:
         gc.disable()  # the child is short-lived and exits after one render; see the doc
         code = 0
         try:
-            payload = b"OK" + _write_pdf(html)
+            payload = b"OK" + _write_pdf(html, files)
         except BaseException as exc:  # noqa: BLE001 - reported to the parent
             payload, code = b"ER" + f"{type(exc).__name__}: {exc}".encode()[:2000], 1
         try:

@@ -5,15 +5,23 @@ from __future__ import annotations
 from celery import shared_task
 from django.core.management import call_command
 
+from decisions import jobs
 from decisions.records.exports.jobs import export_job_run
 
 # Expired sessions stay in the database until deleted; once an hour keeps the table small.
 CLEAR_SESSIONS_EVERY_S = 3600.0
 
 
-@shared_task(name="decisions.export_log_pdf", acks_late=True)
-def export_log_pdf(job_id: int) -> bool:
-    return export_job_run(job_id=job_id)
+@shared_task(name="decisions.export_log_pdf", bind=True, acks_late=True)
+def export_log_pdf(self, job_id: int) -> bool:  # noqa: ANN001 - Celery's bound task
+    """Build a log PDF; a redelivered message finds the job claimed (or finished) and returns."""
+    return export_job_run(job_id=job_id, worker=jobs.worker_label(self.request.hostname))
+
+
+@shared_task(name="decisions.reap_stale_jobs")
+def reap_stale_jobs() -> dict[str, list[int]]:
+    """End every kind of job whose worker stopped sending heartbeats (Celery beat)."""
+    return jobs.reap_stale_jobs()
 
 
 @shared_task(name="decisions.clear_expired_sessions")

@@ -12,6 +12,13 @@ a name, and every label goes through ``safe_label``: backslashes are doubled (so
 such as ``<<TABLE>...>>`` is quoted as a string instead of being read as an HTML-like
 label. The package then quotes it and escapes every double quote, so
 ``x"] ; a -> b [color=red`` cannot close the string and inject statements.
+
+The builders also record what they draw (nodes, edges, clusters) in a ``DiagramModel``,
+so ``pattern_mermaid`` writes the same graph as a Mermaid flowchart for Markdown that
+GitHub, GitLab and docs sites draw. Mermaid labels are quoted and every character that
+means something to Mermaid, HTML or a Markdown fence (quotes, ``#``, ``%``, brackets,
+``<``, ``>``, ``&``, ``|``, backticks, ``;``) is written as a Mermaid entity code (``#34;``), so
+a name cannot close its label, add statements, or end the code block.
 """
 
 from __future__ import annotations
@@ -24,7 +31,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import graphviz
@@ -77,11 +84,29 @@ def _ms(value: float) -> str:
 
 
 @dataclass
+class DiagramModel:
+    """What a diagram holds, independent of DOT: drawn again as Mermaid."""
+
+    nodes: list[tuple[str, list[str], str, str, bool]] = field(default_factory=list)
+    # (id, label lines, kind, cluster key or "", dashed)
+    edges: list[tuple[str, str, list[str], bool]] = field(default_factory=list)
+    # (tail, head, label lines, dashed)
+    clusters: dict[str, str] = field(default_factory=dict)  # key -> title
+
+
+@dataclass
 class _Builder:
-    """Hands out internal node ids and enforces the node limit."""
+    """Hands out internal node ids, enforces the node limit and records the model."""
 
     graph: graphviz.Digraph
     count: int = 0
+    model: DiagramModel = field(default_factory=DiagramModel)
+    _cluster_of: dict[int, str] = field(default_factory=dict)
+
+    def cluster(self, graph: Any, key: str, title: str, **attrs: str) -> None:
+        graph.attr(label=safe_label(title), **attrs)
+        self._cluster_of[id(graph)] = key
+        self.model.clusters[key] = _text(title)
 
     def node(self, *lines: object, kind: str = "service", graph: Any = None, **attrs: str) -> str:
         if self.count >= MAX_NODES:
@@ -96,9 +121,14 @@ class _Builder:
             "step": {"shape": "box", "style": "rounded,filled", "fillcolor": COLOURS["service"]},
         }[kind]
         (graph or self.graph).node(node_id, safe_label(*lines), **{**style, **attrs})
+        cluster = self._cluster_of.get(id(graph), "") if graph is not None else ""
+        dashed = "dashed" in attrs.get("style", "")
+        self.model.nodes.append((node_id, [_text(x) for x in lines], kind, cluster, dashed))
         return node_id
 
     def edge(self, tail: str, head: str, *lines: object, graph: Any = None, **attrs: str) -> None:
+        dashed = any(word in attrs.get("style", "") for word in ("dashed", "dotted"))
+        self.model.edges.append((tail, head, [_text(x) for x in lines], dashed))
         if lines:
             attrs["label"] = safe_label(*lines)
         (graph or self.graph).edge(tail, head, **attrs)
@@ -256,15 +286,13 @@ def _hybrid(b: _Builder, inp: UseCaseInput, rec: Mapping[str, Any] | None, patte
     caller = b.node(_caller_name(inp), kind="caller")
 
     with b.graph.subgraph(name="cluster_sync") as sync:
-        sync.attr(
-            label=safe_label("synchronous phase: the caller waits"),
-            style="rounded",
-            color="#4f5bd5",
+        b.cluster(
+            sync, "sync", "synchronous phase: the caller waits", style="rounded", color="#4f5bd5"
         )
         sync_nodes = [b.node(step, graph=sync) for step in sync_steps[:MAX_HOPS]]
     with b.graph.subgraph(name="cluster_async") as after:
-        after.attr(
-            label=safe_label("after the answer: events"), style="rounded,dashed", color="#5b6472"
+        b.cluster(
+            after, "after", "after the answer: events", style="rounded,dashed", color="#5b6472"
         )
         broker = b.node("event broker", kind="broker", graph=after)
         async_nodes = [b.node(step, graph=after) for step in async_steps[:MAX_HOPS]]
@@ -293,6 +321,66 @@ def pattern_diagram(
     recommendation: Mapping[str, Any] | None = None,
 ) -> graphviz.Digraph:
     """The graph for ``pattern`` applied to ``use_case`` (see the module docstring)."""
+    return _build(use_case, pattern, recommendation).graph
+
+
+def pattern_mermaid(
+    use_case: UseCaseInput | Mapping[str, Any],
+    pattern: str,
+    recommendation: Mapping[str, Any] | None = None,
+) -> str:
+    """The same graph as ``pattern_diagram``, as a Mermaid flowchart (no code fence)."""
+    return mermaid_flowchart(_build(use_case, pattern, recommendation).model)
+
+
+_MERMAID_SPECIAL = re.compile(r"[\"#%&<>|`;\[\]{}()\\]")
+_MERMAID_SHAPES = {
+    "caller": ('(["', '"])'),
+    "service": ('["', '"]'),
+    "broker": ('[("', '")]'),
+    "dlq": ('[("', '")]'),
+    "step": ('("', '")'),
+}
+
+
+def mermaid_text(lines: Iterable[str]) -> str:
+    """Label lines for a quoted Mermaid label: special characters as entity codes."""
+    return "<br/>".join(
+        _MERMAID_SPECIAL.sub(lambda m: f"#{ord(m.group())};", _text(line)) for line in lines
+    )
+
+
+def mermaid_flowchart(model: DiagramModel) -> str:
+    out = ["flowchart LR"]
+
+    def node_line(node: tuple[str, list[str], str, str, bool], indent: str) -> str:
+        node_id, lines, kind, _, _ = node
+        opening, closing = _MERMAID_SHAPES[kind]
+        return f"{indent}{node_id}{opening}{mermaid_text(lines)}{closing}"
+
+    for node in model.nodes:
+        if not node[3]:
+            out.append(node_line(node, "    "))
+    for key, title in model.clusters.items():
+        out.append(f'    subgraph {key}["{mermaid_text([title])}"]')
+        out += [node_line(node, "        ") for node in model.nodes if node[3] == key]
+        out.append("    end")
+    for tail, head, lines, dashed in model.edges:
+        arrow = "-.->" if dashed else "-->"
+        label = f'|"{mermaid_text(lines)}"|' if lines else ""
+        out.append(f"    {tail} {arrow}{label} {head}")
+    dashed_nodes = [node[0] for node in model.nodes if node[4]]
+    if dashed_nodes:
+        out.append("    classDef folded stroke-dasharray: 4 3")
+        out.append(f"    class {','.join(dashed_nodes)} folded")
+    return "\n".join(out) + "\n"
+
+
+def _build(
+    use_case: UseCaseInput | Mapping[str, Any],
+    pattern: str,
+    recommendation: Mapping[str, Any] | None,
+) -> _Builder:
     if pattern not in PATTERN_NAMES:
         raise DiagramError(f"No diagram for the unknown pattern “{_text(pattern)}”.")
     inp = _as_input(use_case)
@@ -312,7 +400,7 @@ def pattern_diagram(
         _saga(b, inp, orchestrated=False)
     else:
         _hybrid(b, inp, recommendation, pattern)
-    return graph
+    return b
 
 
 class _SvgCache:

@@ -8,15 +8,16 @@ class ProbesConfig(AppConfig):
     verbose_name = "Probes"
 
     def ready(self) -> None:
-        # Measured evidence reaches the recommendation through this registry,
-        # so `decisions` never imports `probes`.
-        from config.celery import add_to_beat
-        from decisions.evidence import register
-        from probes.selectors import measured_evidence
-        from probes.tasks import REAP_EVERY_S
+        # Measured evidence and the reaper reach decisions through its
+        # registries, so `decisions` never imports `probes`.
+        from decisions import evidence
+        from decisions.jobs import register_reaper
+        from probes.selectors import measured_evidence, usecase_evidence_rows
+        from probes.services.reaper import reap_stale_runs
 
-        register(measured_evidence)
-        add_to_beat("probes-reap-stale-runs", "probes.reap_stale_runs", REAP_EVERY_S)
+        evidence.register(measured_evidence)
+        evidence.register_rows(usecase_evidence_rows)
+        register_reaper("probes", reap_stale_runs)
 
     def seed_demo(self) -> list[str]:
         from probes.demo import seed_demo

@@ -47,7 +47,6 @@ Resolver = Callable[[str, int], list[str]]
 OWNERSHIP_PATH = "/.well-known/archway-probe.txt"
 # Without an ownership proof a public target may only be probed gently.
 LOW_RATE_WITHOUT_PROOF = (1.0, 60.0)  # (requests per second, seconds)
-LOW_RATE_RPS, LOW_RATE_DURATION_S = LOW_RATE_WITHOUT_PROOF
 
 ALLOWED_SCHEMES = ("http", "https")
 DEFAULT_PORTS = {"http": 80, "https": 443}

@@ -1,4 +1,9 @@
-"""Forms for endpoints and probe runs: the guard and the caps speak through form errors."""
+"""Forms for endpoints and probe runs: shape only.
+
+The egress guard, the ownership proof and the caps are the services' to check
+(``probes.services.preconditions``); the views show their refusals as form errors.
+Nothing here reaches the network.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +13,8 @@ from django import forms
 from django.conf import settings
 
 from decisions.models import Team, UseCase
-from probes import services
-from probes.caps import cap_problems
-from probes.egress import EgressRefused, GuardedTarget
 from probes.models import Endpoint, LoadModel
+from probes.services.runs import RunRequest
 
 # The engine writes these itself; accepting them would only mislead.
 RESERVED_HEADERS = {"host", "content-length", "transfer-encoding", "connection"}
@@ -36,7 +39,6 @@ class EndpointForm(forms.ModelForm):
     def __init__(self, *args: Any, team: Team, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.team = team
-        self.guarded: GuardedTarget | None = None
         if self.instance.pk and not self.is_bound:
             self.initial["headers_text"] = "\n".join(
                 f"{k}: {v}" for k, v in (self.instance.headers or {}).items()
@@ -54,12 +56,7 @@ class EndpointForm(forms.ModelForm):
         return name
 
     def clean_url(self) -> str:
-        url = self.cleaned_data["url"].strip()
-        try:
-            self.guarded = services.guard(url)
-        except EgressRefused as exc:
-            raise forms.ValidationError(f"Refused: {exc.reason}.") from exc
-        return url
+        return self.cleaned_data["url"].strip()
 
     def clean_headers_text(self) -> dict[str, str]:
         headers: dict[str, str] = {}
@@ -95,7 +92,7 @@ class EndpointForm(forms.ModelForm):
 
 
 class RunForm(forms.Form):
-    """How hard and how long to probe. Every cap is a form error, never a silent clamp."""
+    """How hard and how long to probe; the caps are checked when the probe starts."""
 
     model = forms.ChoiceField(
         choices=LoadModel.choices, initial=LoadModel.OPEN, widget=forms.RadioSelect
@@ -144,42 +141,17 @@ class RunForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
-        if not self.errors:
-            problems = cap_problems(
-                rate=data.get("rate"),
-                concurrency=data["concurrency"],
-                duration_s=data["duration_s"],
-                warmup_s=data["warmup_s"],
-                shards=data["shards"],
-            )
-            for field, problem in problems.items():
-                self.add_error(field, f"{problem}.")
         if self.errors:
             return data
-        model = data["model"]
-        if model == LoadModel.OPEN and not data.get("rate"):
+        if data["model"] == LoadModel.OPEN and not data.get("rate"):
             self.add_error("rate", "The open model needs a rate.")
-            return data
-        if data["shards"] > data["concurrency"]:
+        elif data["shards"] > data["concurrency"]:
             self.add_error("shards", "Each shard needs a connection: use at most one per shard.")
-            return data
-        team = self.endpoint.team
-        try:
-            guarded = services.guard(self.endpoint.url)
-        except EgressRefused as exc:
-            raise forms.ValidationError(f"Refused: {exc.reason}.") from exc
-        if services.needs_ownership_proof(
-            guarded, model=model, rate=data.get("rate"), duration_s=data["duration_s"]
-        ) and not services.ownership_proven(guarded, team=team):
-            raise forms.ValidationError(services.ownership_problem(guarded, team=team) + ".")
-        problem = services.team_cap_problem(team)
-        if problem:
-            raise forms.ValidationError(problem + ".")
         return data
 
-    def run_request(self) -> services.RunRequest:
+    def run_request(self) -> RunRequest:
         data = self.cleaned_data
-        return services.RunRequest(
+        return RunRequest(
             model=data["model"],
             rate=data.get("rate"),
             concurrency=data["concurrency"],

@@ -12,20 +12,17 @@ from django.conf import settings
 from django.db import models
 from django.urls import reverse
 
-__all__ = ["Endpoint", "LoadModel", "ProbeRun", "ProbeShard", "Status"]
+from decisions.jobs import ACTIVE, FINISHED, Job, JobStatus
 
-
-class Status(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    RUNNING = "running", "Running"
-    SUCCEEDED = "succeeded", "Succeeded"
-    FAILED = "failed", "Failed"
-    CANCELLED = "cancelled", "Cancelled"
-    INTERRUPTED = "interrupted", "Interrupted"
-
-
-ACTIVE = (Status.QUEUED, Status.RUNNING)
-FINISHED = (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED, Status.INTERRUPTED)
+__all__ = [
+    "ACTIVE",
+    "FINISHED",
+    "Endpoint",
+    "JobStatus",
+    "LoadModel",
+    "ProbeRun",
+    "ProbeShard",
+]
 
 
 class LoadModel(models.TextChoices):
@@ -95,8 +92,12 @@ class Endpoint(models.Model):
         return reverse("probes:endpoint-detail", args=[self.team.slug, self.pk])
 
 
-class ProbeRun(models.Model):
-    """One probe of one endpoint: what was asked, how it is going, what it measured."""
+class ProbeRun(Job):
+    """One probe of one endpoint: what was asked, how it is going, what it measured.
+
+    Its shards are the claimed jobs; the run's status, progress and heartbeat
+    follow them (``worker`` names the worker that started the first shard).
+    """
 
     team = models.ForeignKey("decisions.Team", on_delete=models.CASCADE, related_name="probe_runs")
     endpoint = models.ForeignKey(Endpoint, on_delete=models.CASCADE, related_name="runs")
@@ -121,10 +122,9 @@ class ProbeRun(models.Model):
     shards = models.PositiveIntegerField(default=1)
     url = models.CharField(max_length=2000, help_text="The endpoint URL when the run started.")
 
-    # How it is going (live totals over the shards, written by the workers).
-    status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
+    # How it is going (live totals over the shards, written by the workers;
+    # progress is the percent of the planned time elapsed).
     cancel_requested = models.BooleanField(default=False)
-    progress = models.FloatField(default=0, help_text="Percent of the planned time elapsed.")
     sent = models.PositiveIntegerField(default=0)
     completed = models.PositiveIntegerField(default=0)
     errors = models.PositiveIntegerField(default=0)
@@ -136,12 +136,6 @@ class ProbeRun(models.Model):
     summary = models.JSONField(null=True, blank=True)
     valid = models.BooleanField(null=True)
     invalid_reason = models.TextField(blank=True)
-    error = models.TextField(blank=True)
-
-    created = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created", "-pk"]
@@ -154,34 +148,30 @@ class ProbeRun(models.Model):
         return reverse("probes:run-detail", args=[self.team.slug, self.pk])
 
     @property
-    def is_active(self) -> bool:
-        return self.status in ACTIVE
-
-    @property
     def load_label(self) -> str:
         if self.model == LoadModel.OPEN:
             return f"{self.rate:g} requests/s for {self.duration_s:g} s"
         return f"{self.concurrency} connections for {self.duration_s:g} s"
 
 
-class ProbeShard(models.Model):
-    """One Celery task's slice of a run: rate / shards, on whichever worker takes it."""
+class ProbeShard(Job):
+    """One Celery task's slice of a run: rate / shards, on whichever worker claims it.
+
+    A shard whose worker died is never claimed again: the target must not get
+    more load than was asked, so the reaper ends it interrupted with what it
+    measured until then.
+    """
+
+    reclaimable = False
 
     run = models.ForeignKey(ProbeRun, on_delete=models.CASCADE, related_name="shard_rows")
     index = models.PositiveIntegerField()
-    status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
-    worker = models.CharField(max_length=200, blank=True, help_text="Celery worker host name.")
-    progress = models.FloatField(default=0)
     sent = models.PositiveIntegerField(default=0)
     completed = models.PositiveIntegerField(default=0)
     errors = models.PositiveIntegerField(default=0)
     p50_ms = models.FloatField(null=True, blank=True)
     p99_ms = models.FloatField(null=True, blank=True)
     outcome = models.JSONField(null=True, blank=True)
-    error = models.TextField(blank=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["run", "index"]

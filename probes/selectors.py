@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.db.models import OuterRef, QuerySet, Subquery
+from django.urls import reverse
 
+from decisions.evidence import HopEvidenceRow
 from decisions.models import ChainHop, Team, UseCase
 from patterns.engine import HopEvidence, chain_estimate
-from probes.models import Endpoint, ProbeRun, Status
+from probes.models import Endpoint, JobStatus, ProbeRun
 
 
 def endpoint_list(*, team: Team) -> QuerySet[Endpoint]:
@@ -53,7 +55,7 @@ def latest_valid_runs(*, team_id: int, services: Iterable[str]) -> dict[str, Pro
         ProbeRun.objects.filter(
             team_id=team_id,
             endpoint__service__in=names,
-            status=Status.SUCCEEDED,
+            status=JobStatus.SUCCEEDED,
             valid=True,
             summary__isnull=False,
         )
@@ -86,41 +88,54 @@ def measured_evidence(team_id: int, services: Iterable[str]) -> dict[str, HopEvi
     }
 
 
-@dataclass(frozen=True)
-class HopEvidenceRow:
-    """One chain hop on the use-case page: its endpoint and what the latest probe says."""
+def usecase_evidence_rows(
+    team: Team, use_case: UseCase, hops: Sequence[ChainHop]
+) -> list[HopEvidenceRow]:
+    """The rows provider registered with ``decisions.evidence`` (see apps.py).
 
-    hop: ChainHop
-    endpoints: list[Endpoint]
-    run: ProbeRun | None
-
-    @property
-    def endpoint(self) -> Endpoint | None:
-        if self.run is not None:
-            return self.run.endpoint
-        return self.endpoints[0] if self.endpoints else None
-
-    @property
-    def measured(self) -> dict[str, Any]:
-        return (self.run.summary or {}) if self.run else {}
-
-    @property
-    def p99_over_stated(self) -> bool:
-        return bool(self.measured) and self.measured.get("p99_ms", 0) > self.hop.p99_ms
-
-
-def usecase_evidence(*, team: Team, hops: list[ChainHop]) -> list[HopEvidenceRow]:
+    Per hop: the endpoint linked to its service (the one the latest valid probe
+    measured, else the first by name) and that probe's numbers.
+    """
     services = [hop.service for hop in hops]
-    by_service: dict[str, list[Endpoint]] = {}
+    by_service: dict[str, Endpoint] = {}
     for endpoint in Endpoint.objects.filter(team=team, service__in=services):
-        by_service.setdefault(endpoint.service, []).append(endpoint)
+        by_service.setdefault(endpoint.service, endpoint)
     runs = latest_valid_runs(team_id=team.pk, services=services)
-    return [
-        HopEvidenceRow(
-            hop=hop, endpoints=by_service.get(hop.service, []), run=runs.get(hop.service)
+    rows = []
+    for hop in hops:
+        run = runs.get(hop.service)
+        endpoint = run.endpoint if run is not None else by_service.get(hop.service)
+        measured = (run.summary or {}) if run is not None else {}
+        if endpoint is not None:
+            action_label = "Probe it"
+            action_link = reverse("probes:run-create", args=[team.slug, endpoint.pk])
+            action_link += f"?use_case={use_case.pk}"
+        else:
+            action_label = "Add endpoint"
+            action_link = reverse("probes:endpoint-create", args=[team.slug])
+            action_link += f"?{urlencode({'service': hop.service})}"
+        rows.append(
+            HopEvidenceRow(
+                service=hop.service,
+                stated_p50_ms=hop.p50_ms,
+                stated_p99_ms=hop.p99_ms,
+                endpoint_name=endpoint.name if endpoint else "",
+                endpoint_url=endpoint.url if endpoint else "",
+                endpoint_link=reverse("probes:endpoint-detail", args=[team.slug, endpoint.pk])
+                if endpoint
+                else "",
+                measured_p50_ms=measured.get("p50_ms"),
+                measured_p99_ms=measured.get("p99_ms"),
+                measured_at=run.finished_at if run else None,
+                measurement_label=f"probe #{run.pk}" if run else "",
+                measurement_link=reverse("probes:run-detail", args=[team.slug, run.pk])
+                if run
+                else "",
+                action_label=action_label,
+                action_link=action_link,
+            )
         )
-        for hop in hops
-    ]
+    return rows
 
 
 def run_verdict(run: ProbeRun) -> dict[str, Any] | None:

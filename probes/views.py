@@ -10,6 +10,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.forms import BaseForm
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -18,11 +19,13 @@ from django_htmx.http import HttpResponseStopPolling
 from decisions.models import Membership, Role, UseCase
 from decisions.pagination import paginate
 from decisions.teams.access import get_team_object_or_404, team_membership
-from probes import plots, selectors, services
+from probes import plots, selectors
 from probes.egress import OWNERSHIP_PATH
 from probes.engine import summarize
 from probes.forms import EndpointForm, RunForm
-from probes.models import Endpoint, ProbeRun, Status
+from probes.models import Endpoint, JobStatus, ProbeRun
+from probes.services.preconditions import ProbeRefused, team_probe_token
+from probes.services.runs import endpoint_save, probe_cancel, probe_start
 
 RUN_TEMPLATE = "probes/run_detail.html"
 
@@ -51,7 +54,7 @@ def endpoint_list(request: HttpRequest, team_slug: str) -> HttpResponse:
             membership,
             endpoints=endpoints,
             runs=paginate(request, selectors.run_list(team=team), param="runs", per_page=15),
-            token=services.team_probe_token(team) if membership.is_facilitator else None,
+            token=team_probe_token(team) if membership.is_facilitator else None,
             ownership_path=OWNERSHIP_PATH,
         ),
     )
@@ -81,9 +84,13 @@ def _endpoint_form(
     if request.method == "POST":
         form = EndpointForm(request.POST, instance=endpoint, team=membership.team)
         if form.is_valid():
-            endpoint = services.endpoint_save(endpoint=form.save(commit=False), by=request.user)
-            messages.success(request, f"Saved endpoint “{endpoint.name}”.")
-            return redirect(endpoint)
+            try:
+                endpoint = endpoint_save(endpoint=form.save(commit=False), by=request.user)
+            except ProbeRefused as exc:
+                _add_refusal(form, exc)
+            else:
+                messages.success(request, f"Saved endpoint “{endpoint.name}”.")
+                return redirect(endpoint)
     else:
         form = EndpointForm(instance=endpoint, team=membership.team)
     return render(
@@ -92,6 +99,15 @@ def _endpoint_form(
         _page(membership, form=form, endpoint=endpoint),
         status=400 if request.method == "POST" else 200,
     )
+
+
+def _add_refusal(form: BaseForm, refusal: ProbeRefused) -> None:
+    """A refusal's parts on the fields they concern; the rest above the form."""
+    fields = {name: text for name, text in refusal.fields.items() if name in form.fields}
+    for name, text in fields.items():
+        form.add_error(name, text)
+    if not fields:
+        form.add_error(None, refusal.reason[0].upper() + refusal.reason[1:] + ".")
 
 
 @login_required
@@ -128,13 +144,11 @@ def run_create(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
         form = RunForm(request.POST, endpoint=endpoint)
         if form.is_valid():
             try:
-                run = services.probe_start(
-                    endpoint=endpoint, request=form.run_request(), by=request.user
-                )
-            except services.ProbeStartRefused as exc:
-                form.add_error(None, exc.reason[0].upper() + exc.reason[1:] + ".")
+                run = probe_start(endpoint=endpoint, request=form.run_request(), by=request.user)
+            except ProbeRefused as exc:
+                _add_refusal(form, exc)
             else:
-                if run.status == Status.FAILED:
+                if run.status == JobStatus.FAILED:
                     messages.error(
                         request,
                         "The probe could not start: the job queue is unavailable. "
@@ -187,7 +201,7 @@ def run_cancel(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
         request, ProbeRun, team_slug=team_slug, need=Role.FACILITATOR, pk=pk
     )
     if run.is_active:
-        services.probe_cancel(run=run)
+        probe_cancel(run=run)
     if request.htmx:
         return render(request, f"{RUN_TEMPLATE}#run-body", _run_context(request.membership, run))
     messages.info(request, "Cancel requested: the workers stop the load within a second.")

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.core.cache import cache
 from django.test import Client
 
 from decisions.models import Role
@@ -26,12 +25,6 @@ REPO = Path(__file__).resolve().parent.parent
 def _fast_password_hashing():
     """Real hashing costs about a second per test that makes users; tests check logic, not cost."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture(autouse=True)
-def _empty_cache():
-    """Pages and fragments are cached by content; each test starts from nothing cached."""
-    cache.clear()
 
 
 @pytest.fixture

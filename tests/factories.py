@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+import time
+from collections.abc import Callable
 
 from django.contrib.auth import get_user_model
 
@@ -34,3 +36,15 @@ def make_use_case(
     use_case = UseCase(team=team, **answers)
     use_case_save(use_case=use_case, hops=hops or [], by=by)
     return use_case
+
+
+def wait_for(condition: Callable[[], object], *, timeout: float = 30.0, what: str = "") -> object:
+    """Poll until ``condition()`` is truthy; fail the test with ``what`` after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what or condition}")
+        time.sleep(0.05)

@@ -107,11 +107,39 @@ class TransitionForm(forms.Form):
         return [line.strip() for line in value.splitlines() if line.strip()] or None
 
 
-class ImportForm(forms.Form):
+class ImportOptionsForm(forms.Form):
+    """The choices an import offers; asked with the upload and again in the preview."""
+
+    missing_status = forms.ChoiceField(
+        label="Status for records that have none",
+        choices=DecisionStatus.choices,
+        initial=DecisionStatus.ACCEPTED,
+        required=False,
+        help_text="A record kept in a repository's log is normally in force. Only a "
+        "facilitator's import stores records as accepted or later; a member's stores "
+        "proposals.",
+    )
+    renumber = forms.BooleanField(
+        label="Renumber the incoming records after the team's existing ones",
+        required=False,
+        help_text="Supersede and typed links follow the new numbers.",
+    )
+
+    def clean_missing_status(self) -> str:
+        return self.cleaned_data.get("missing_status") or DecisionStatus.ACCEPTED
+
+
+class ImportConfirmForm(ImportOptionsForm):
+    token = forms.RegexField(regex=r"^[0-9a-f]{32}$", widget=forms.HiddenInput)
+    action = forms.ChoiceField(choices=[("preview", "Preview again"), ("import", "Import")])
+
+
+class ImportForm(ImportOptionsForm):
     MAX_BYTES = 20_000_000
     archive = forms.FileField(
         label="Zip of ADR Markdown files",
-        help_text="adr-tools / Nygard, MADR 2, 3 or 4, or log4brains; at most 20 MB.",
+        help_text="adr-tools / Nygard, MADR 2, 3 or 4, or log4brains, with the images the "
+        "records show; at most 20 MB.",
     )
 
     def clean_archive(self) -> Any:

@@ -1,11 +1,25 @@
 from __future__ import annotations
 
+import uuid
+from pathlib import PurePosixPath
+
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
 from django.utils.text import slugify
 
-__all__ = ["Decision", "DecisionChange", "DecisionStatus", "ExportJob", "ExportJobStatus"]
+from decisions.jobs import Job
+
+__all__ = [
+    "Decision",
+    "DecisionAttachment",
+    "DecisionChange",
+    "DecisionLink",
+    "DecisionLinkKind",
+    "DecisionStatus",
+    "ExportJob",
+    "LINK_INVERSE_LABELS",
+]
 
 
 class DecisionStatus(models.TextChoices):
@@ -123,39 +137,100 @@ class DecisionChange(models.Model):
         return f"{self.decision.label} {self.action} at {self.at:%Y-%m-%d %H:%M}"
 
 
-class ExportJobStatus(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    RUNNING = "running", "Running"
-    DONE = "done", "Done"
-    FAILED = "failed", "Failed"
+class DecisionLinkKind(models.TextChoices):
+    """Links between records beyond supersede; each reads one way from either end."""
+
+    AMENDS = "amends", "Amends"
+    RELATES_TO = "relates-to", "Relates to"
+    DEPENDS_ON = "depends-on", "Depends on"
 
 
-class ExportJob(models.Model):
-    """A whole-log PDF built by a Celery worker; the row holds its state and progress."""
+# How a link reads from its target: ADR-0007 amends ADR-0005, so ADR-0005 is amended by 7.
+LINK_INVERSE_LABELS = {
+    DecisionLinkKind.AMENDS: "Amended by",
+    DecisionLinkKind.RELATES_TO: "Relates to",
+    DecisionLinkKind.DEPENDS_ON: "Needed by",
+}
+
+
+class DecisionLink(models.Model):
+    """A typed link from one record to another of the same team."""
+
+    source = models.ForeignKey(Decision, on_delete=models.CASCADE, related_name="links_out")
+    target = models.ForeignKey(Decision, on_delete=models.CASCADE, related_name="links_in")
+    kind = models.CharField(max_length=20, choices=DecisionLinkKind.choices)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["source", "kind", "target"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "target", "kind"], name="decision_link_unique"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(source=models.F("target")), name="decision_link_not_to_itself"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source.label} {self.get_kind_display().lower()} {self.target.label}"
+
+    @property
+    def inverse_label(self) -> str:
+        return LINK_INVERSE_LABELS[DecisionLinkKind(self.kind)]
+
+
+def attachment_path(instance: DecisionAttachment, filename: str) -> str:
+    """Under MEDIA_ROOT, one folder per record; the name is the storage's, never the user's
+    path (that is kept in ``name``)."""
+    suffix = PurePosixPath(instance.name).suffix.lower()
+    return (
+        f"adr-files/{instance.decision.team_id}/{instance.decision_id}/{uuid.uuid4().hex}{suffix}"
+    )
+
+
+class DecisionAttachment(models.Model):
+    """A file a record shows (an image), stored with it and exported beside it.
+
+    ``name`` is the path the record's Markdown uses, relative to the record's own folder
+    (``images/flow.png``); the bytes live in Django's storage under MEDIA_ROOT.
+    """
+
+    decision = models.ForeignKey(Decision, on_delete=models.CASCADE, related_name="attachments")
+    name = models.CharField(max_length=255)
+    file = models.FileField(upload_to=attachment_path, max_length=300)
+    content_type = models.CharField(max_length=40)
+    size = models.PositiveIntegerField()
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["decision", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["decision", "name"], name="attachment_name_per_record")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.decision.label}: {self.name}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("adr-file", args=[self.decision.team.slug, self.decision.number, self.name])
+
+
+class ExportJob(Job):
+    """A whole-log export built by a Celery worker; the row holds its state and progress."""
 
     team = models.ForeignKey("decisions.Team", on_delete=models.CASCADE, related_name="exports")
     kind = models.CharField(max_length=20, default="log-pdf")
-    status = models.CharField(
-        max_length=20, choices=ExportJobStatus.choices, default=ExportJobStatus.QUEUED
-    )
-    progress = models.PositiveSmallIntegerField(default=0, help_text="Percent done, 0-100.")
     total = models.PositiveIntegerField(default=0, help_text="Records to render.")
     done = models.PositiveIntegerField(default=0, help_text="Records rendered so far.")
-    error = models.TextField(blank=True)
     file = models.CharField(max_length=300, blank=True, help_text="Path under MEDIA_ROOT.")
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
-    created = models.DateTimeField(auto_now_add=True)
-    started = models.DateTimeField(null=True, blank=True)
-    finished = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created", "-pk"]
+        indexes = [models.Index(fields=["status"])]
 
     def __str__(self) -> str:
-        return f"{self.kind} for {self.team} ({self.status}, {self.progress}%)"
-
-    @property
-    def is_finished(self) -> bool:
-        return self.status in {ExportJobStatus.DONE, ExportJobStatus.FAILED}
+        return f"{self.kind} for {self.team} ({self.status}, {self.progress:.0f}%)"

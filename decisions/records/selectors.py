@@ -8,12 +8,14 @@ from dataclasses import dataclass
 import graphviz
 from django.db.models import QuerySet
 
-from decisions.models import Decision, DecisionChange, DecisionStatus, ExportJob, Team, UseCase
+from decisions.models import Decision, DecisionChange, DecisionStatus, Team, UseCase
 from decisions.records.diagrams import diagram_store
+from decisions.records.imports.lint import LintRecord, lint_records
 from decisions.search import decisions_matching
 from patterns.diagrams import (
     DiagramError,
     pattern_diagram,
+    pattern_mermaid,
     render_svg,
     render_svgs,
     safe_label,
@@ -68,19 +70,58 @@ def decision_patterns(*, team: Team) -> list[tuple[str, str]]:
     return [(p, PATTERN_NAMES.get(p, p)) for p in sorted(used)]
 
 
-def _diagram_graph(decision: Decision) -> graphviz.Digraph | None:
-    """The record's diagram as a graph (not yet drawn); None when there is nothing to draw
-    (an imported record, no pattern). Raises DiagramError when it cannot be built."""
+def _diagram_inputs(decision: Decision) -> tuple[dict, dict | None] | None:
+    """(use case input, recommendation) the record's diagram is drawn from, or None."""
     if decision.chosen_pattern not in PATTERN_NAMES:
         return None
     snapshot = decision.snapshot
     if snapshot is not None:
-        inputs, output = snapshot.inputs, snapshot.output
-    elif decision.use_case is not None:
-        inputs, output = decision.use_case.to_input(), None
-    else:
+        return snapshot.inputs, snapshot.output
+    if decision.use_case is not None:
+        return decision.use_case.to_input(), None
+    return None
+
+
+def _diagram_graph(decision: Decision) -> graphviz.Digraph | None:
+    """The record's diagram as a graph (not yet drawn); None when there is nothing to draw
+    (an imported record, no pattern). Raises DiagramError when it cannot be built."""
+    found = _diagram_inputs(decision)
+    return None if found is None else pattern_diagram(found[0], decision.chosen_pattern, found[1])
+
+
+def decision_diagram_mermaid(*, decision: Decision) -> str | None:
+    """The same diagram as ``decision_diagram_svg``, as a Mermaid flowchart, or None."""
+    found = _diagram_inputs(decision)
+    if found is None:
         return None
-    return pattern_diagram(inputs, decision.chosen_pattern, output)
+    try:
+        return pattern_mermaid(found[0], decision.chosen_pattern, found[1])
+    except DiagramError as exc:
+        log.warning("No Mermaid diagram for %s: %s", decision, exc)
+        return None
+
+
+def decision_links(*, decision: Decision) -> list[tuple[str, Decision]]:
+    """Typed links read from this record: ("Amends", other), ("Amended by", other), ..."""
+    links = [
+        (link.get_kind_display(), link.target)
+        for link in decision.links_out.select_related("target", "target__team")
+    ]
+    links += [
+        (link.inverse_label, link.source)
+        for link in decision.links_in.select_related("source", "source__team")
+    ]
+    return sorted(links, key=lambda pair: (pair[0], pair[1].number))
+
+
+def decision_link_warnings(*, decision: Decision) -> list[str]:
+    """A link from this record to one no longer in force reads as if it were: say so."""
+    return [
+        f"{decision.label} {link.get_kind_display().lower()} {link.target.label}, which is "
+        f"{link.target.get_status_display().lower()}."
+        for link in decision.links_out.select_related("target")
+        if link.target.status in (DecisionStatus.SUPERSEDED, DecisionStatus.REJECTED)
+    ]
 
 
 def decision_diagram_svg(*, decision: Decision) -> str | None:
@@ -183,5 +224,24 @@ def supersede_graph_svg(*, team: Team) -> str | None:
         return None
 
 
-def export_job_for(*, team: Team, pk: int) -> ExportJob:
-    return ExportJob.objects.get(team=team, pk=pk)
+def decision_log_problems(*, team: Team) -> list[str]:
+    """``lint_adrs``' checks on the team's records (those the database cannot rule out)."""
+    decisions = list(
+        Decision.objects.filter(team=team)
+        .select_related("superseded_by")
+        .prefetch_related("supersedes", "links_out__target")
+    )
+    records = [
+        LintRecord(
+            name=d.label,
+            number=d.number,
+            title=d.title,
+            date=d.date,
+            status=d.status,
+            superseded_by=[d.superseded_by.label] if d.superseded_by else [],
+            supersedes=[old.label for old in d.supersedes.all()],
+            links=[(link.kind, "out", link.target.label) for link in d.links_out.all()],
+        )
+        for d in decisions
+    ]
+    return lint_records(records)

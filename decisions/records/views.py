@@ -7,33 +7,56 @@ facilitators accept, reject and deprecate. Outside the team every URL is a 404.
 from __future__ import annotations
 
 import copy
+import datetime
 import logging
+import uuid
+from pathlib import PurePosixPath
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db import transaction
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.text import slugify
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
 from decisions.models import Decision, DecisionStatus, ExportJob, Membership, Role, Team, UseCase
 from decisions.pagination import paginate
 from decisions.pdf import PdfError
-from decisions.records.exports.jobs import EnqueueError, export_job_path, export_job_start
+from decisions.records.exports.jobs import (
+    EXPORT_KINDS,
+    LOG_PDF,
+    LOG_ZIP,
+    EnqueueError,
+    export_job_file,
+    export_job_start,
+)
 from decisions.records.exports.madr import to_madr
 from decisions.records.exports.nygard import to_nygard
 from decisions.records.exports.pdf import adr_pdf, record_context
-from decisions.records.exports.zip import log_zip
-from decisions.records.forms import DecisionForm, ImportForm, NewDecisionForm, TransitionForm
-from decisions.records.imports.service import ImportProblem, files_from_zip, import_adrs
+from decisions.records.forms import (
+    DecisionForm,
+    ImportConfirmForm,
+    ImportForm,
+    NewDecisionForm,
+    TransitionForm,
+)
+from decisions.records.imports.service import (
+    ImportProblem,
+    files_from_zip,
+    import_adrs,
+    plan_import,
+)
 from decisions.records.selectors import (
+    decision_diagram_mermaid,
     decision_diagram_svg,
     decision_get,
     decision_history,
     decision_list,
+    decision_log_problems,
     decision_patterns,
     supersede_graph_svg,
 )
@@ -81,7 +104,12 @@ def adr_list(request: HttpRequest, team_slug: str) -> HttpResponse:
     context = {
         "team": team,
         "membership": membership,
-        "decisions": paginate(request, decision_list(team=team, **filters)),
+        "decisions": paginate(
+            request,
+            decision_list(team=team, **filters).prefetch_related(
+                "links_out__target__team", "links_in__source__team"
+            ),
+        ),
         "filters": filters,
         "statuses": DecisionStatus.choices,
         "patterns": decision_patterns(team=team),
@@ -91,6 +119,7 @@ def adr_list(request: HttpRequest, team_slug: str) -> HttpResponse:
     if request.htmx and request.htmx.target == "adr-table":
         return render(request, "decisions/records/adr_list.html#adr-table", context)
     context["graph_svg"] = supersede_graph_svg(team=team)
+    context["log_problems"] = decision_log_problems(team=team)
     return render(request, "decisions/records/adr_list.html", context)
 
 
@@ -129,6 +158,7 @@ def _detail_context(membership: Membership, decision: Decision) -> dict:
         "membership": membership,
         "decision": decision,
         "r": record,
+        "attachments": list(decision.attachments.all()),
         "transition_form": TransitionForm(),
         "transitions": _transitions_for(decision),
     }
@@ -246,7 +276,9 @@ def adr_supersede(request: HttpRequest, team_slug: str, number: int) -> HttpResp
 def adr_export_md(request: HttpRequest, team_slug: str, number: int) -> HttpResponse:
     _, decision = _decision_for(request, team_slug, number)
     style = request.GET.get("style", "madr")
-    text = to_nygard(decision) if style == "nygard" else to_madr(decision)
+    mermaid = decision_diagram_mermaid(decision=decision)
+    write = to_nygard if style == "nygard" else to_madr
+    text = write(decision, mermaid=mermaid)
     return _attachment(text, decision.filename, "text/markdown; charset=utf-8")
 
 
@@ -274,28 +306,29 @@ def adr_diagram(request: HttpRequest, team_slug: str, number: int) -> HttpRespon
     return response
 
 
-@login_required
-@require_GET
-def adr_log_zip(request: HttpRequest, team_slug: str) -> HttpResponse:
+# --- the whole-log exports, as jobs ---------------------------------------------------
+
+
+def _export_start(request: HttpRequest, team_slug: str, kind: str) -> HttpResponse:
     membership = team_membership(request, team_slug)
-    team = membership.team
-    data = log_zip(team, decision_list(team=team).prefetch_related("supersedes"))
-    return _attachment(data, f"{slugify(team.slug)}-decisions.zip", "application/zip")
-
-
-# --- the whole-log PDF job ----------------------------------------------------------
+    try:
+        job = export_job_start(team=membership.team, by=request.user, kind=kind)
+    except EnqueueError as exc:
+        messages.error(request, str(exc))
+        return redirect("adr-list", team_slug=team_slug)
+    return redirect("adr-export-job", team_slug=team_slug, pk=job.pk)
 
 
 @login_required
 @require_POST
 def adr_log_pdf_start(request: HttpRequest, team_slug: str) -> HttpResponse:
-    membership = team_membership(request, team_slug)
-    try:
-        job = export_job_start(team=membership.team, by=request.user)
-    except EnqueueError as exc:
-        messages.error(request, str(exc))
-        return redirect("adr-list", team_slug=team_slug)
-    return redirect("adr-export-job", team_slug=team_slug, pk=job.pk)
+    return _export_start(request, team_slug, LOG_PDF)
+
+
+@login_required
+@require_POST
+def adr_log_zip_start(request: HttpRequest, team_slug: str) -> HttpResponse:
+    return _export_start(request, team_slug, LOG_ZIP)
 
 
 def _job_for(request: HttpRequest, team_slug: str, pk: int) -> tuple[Team, ExportJob]:
@@ -307,10 +340,15 @@ def _job_for(request: HttpRequest, team_slug: str, pk: int) -> tuple[Team, Expor
 @require_GET
 def adr_export_job(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
     team, job = _job_for(request, team_slug, pk)
-    context = {"team": team, "membership": request.membership, "job": job}
+    context = {
+        "team": team,
+        "membership": request.membership,
+        "job": job,
+        "kind": EXPORT_KINDS.get(job.kind, EXPORT_KINDS[LOG_PDF]),
+    }
     if request.htmx:
         response = render(request, "decisions/records/adr_export_job.html#job-status", context)
-        return HttpResponseStopPolling(response.content) if job.is_finished else response
+        return response if job.is_active else HttpResponseStopPolling(response.content)
     return render(request, "decisions/records/adr_export_job.html", context)
 
 
@@ -318,42 +356,155 @@ def adr_export_job(request: HttpRequest, team_slug: str, pk: int) -> HttpRespons
 @require_GET
 def adr_export_job_download(request: HttpRequest, team_slug: str, pk: int) -> FileResponse:
     team, job = _job_for(request, team_slug, pk)
-    path = export_job_path(job)
-    if path is None:
+    found = export_job_file(job)
+    kind = EXPORT_KINDS.get(job.kind)
+    if found is None or kind is None:
         raise Http404("This export has no file (yet).")
     return FileResponse(
-        open(path, "rb"),  # noqa: SIM115 - FileResponse closes it
+        found,
         as_attachment=True,
-        filename=f"{team.slug}-decision-log.pdf",
-        content_type="application/pdf",
+        filename=f"{team.slug}-decision-log.{kind.extension}",
+        content_type=kind.content_type,
     )
 
 
 # --- import ------------------------------------------------------------------------
 
+# The zip being previewed waits in storage under a random token kept in the person's
+# session, so the import that follows the preview stores exactly what was shown.
+STAGED_IMPORTS = "adr-import-previews"
+# Previews nobody imported are removed by the next upload once they are this old.
+STAGED_MAX_AGE = datetime.timedelta(days=1)
+
+
+def _session_key(team: Team) -> str:
+    return f"adr-import-{team.pk}"
+
+
+def _staged_path(token: str) -> str:
+    return f"{STAGED_IMPORTS}/{token}.zip"
+
+
+def _drop_staged(request: HttpRequest, team: Team) -> None:
+    token = request.session.pop(_session_key(team), None)
+    if token:
+        default_storage.delete(_staged_path(token))
+
+
+def _drop_stale_staged() -> None:
+    try:
+        _, names = default_storage.listdir(STAGED_IMPORTS)
+    except FileNotFoundError:
+        return
+    cutoff = timezone.now() - STAGED_MAX_AGE
+    for name in names:
+        path = f"{STAGED_IMPORTS}/{name}"
+        if default_storage.get_modified_time(path) < cutoff:
+            default_storage.delete(path)
+
+
+def _import_context(membership: Membership, **extra: object) -> dict:
+    return {"team": membership.team, "membership": membership, **extra}
+
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def adr_import(request: HttpRequest, team_slug: str) -> HttpResponse:
+    """Upload a zip -> preview what each file becomes -> import exactly that, or nothing."""
     membership = team_membership(request, team_slug, need=Role.MEMBER)
-    form = ImportForm(request.POST or None, request.FILES or None)
-    problem = ""
-    if request.method == "POST" and form.is_valid():
+    team = membership.team
+    if request.method == "GET":
+        return render(
+            request,
+            "decisions/records/adr_import.html",
+            _import_context(membership, form=ImportForm()),
+        )
+    if "token" in request.POST:
+        form = ImportConfirmForm(request.POST)
+        if (
+            not form.is_valid()
+            or request.session.get(_session_key(team)) != form.cleaned_data["token"]
+        ):
+            messages.error(request, "That preview has expired; upload the zip again.")
+            return redirect("adr-import", team_slug=team_slug)
+        token = form.cleaned_data["token"]
         try:
-            files = files_from_zip(form.cleaned_data["archive"].read())
-            with transaction.atomic():
-                result = import_adrs(team=membership.team, files=files, by=request.user)
-        except ImportProblem as exc:
-            problem = str(exc)
+            with default_storage.open(_staged_path(token), "rb") as handle:
+                data = handle.read()
+        except OSError:
+            messages.error(request, "That preview has expired; upload the zip again.")
+            return redirect("adr-import", team_slug=team_slug)
+    else:
+        form = ImportForm(request.POST, request.FILES)
+        if not form.is_valid():
+            return render(
+                request,
+                "decisions/records/adr_import.html",
+                _import_context(membership, form=form),
+                status=400,
+            )
+        data = form.cleaned_data["archive"].read()
+        _drop_staged(request, team)
+        _drop_stale_staged()
+        token = uuid.uuid4().hex
+        default_storage.save(_staged_path(token), ContentFile(data))
+        request.session[_session_key(team)] = token
+    options = {
+        "missing_status": form.cleaned_data["missing_status"],
+        "renumber": form.cleaned_data["renumber"],
+        "may_settle": membership.is_facilitator,
+    }
+    try:
+        files = files_from_zip(data)
+        if form.cleaned_data.get("action") == "import":
+            result = import_adrs(team=team, files=files, by=request.user, **options)
         else:
-            formats = ", ".join(f"{n} {fmt}" for fmt, n in sorted(result.formats.items()))
-            messages.success(request, f"Imported {len(result.created)} records ({formats}).")
-            for link in result.unresolved:
-                messages.warning(request, f"Link not found, left out: {link}")
-            return redirect(reverse("adr-list", args=[team_slug]))
+            plan = plan_import(team=team, files=files, **options)
+    except ImportProblem as exc:
+        _drop_staged(request, team)
+        return render(
+            request,
+            "decisions/records/adr_import.html",
+            _import_context(membership, form=ImportForm(), problem=str(exc)),
+            status=400,
+        )
+    if form.cleaned_data.get("action") == "import":
+        _drop_staged(request, team)
+        formats = ", ".join(f"{n} {fmt}" for fmt, n in sorted(result.formats.items()))
+        messages.success(request, f"Imported {len(result.created)} records ({formats}).")
+        for line in result.plan.statuses_chosen:
+            messages.info(request, line)
+        for warning in result.plan.warnings:
+            messages.warning(request, warning)
+        return redirect(reverse("adr-list", args=[team_slug]))
+    confirm = ImportConfirmForm(initial={**options, "token": token})
     return render(
         request,
         "decisions/records/adr_import.html",
-        {"team": membership.team, "membership": membership, "form": form, "problem": problem},
-        status=400 if request.method == "POST" else 200,
+        _import_context(membership, plan=plan, confirm=confirm),
+        status=400 if plan.problems else 200,
     )
+
+
+# --- files stored with a record -------------------------------------------------------
+
+# A stored file is user content: the browser may not sniff it into another type, and it
+# runs sandboxed with nothing to fetch (an SVG opened on its own cannot run or load).
+FILE_CSP = "sandbox; default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'"
+
+
+@login_required
+@require_GET
+def adr_file(request: HttpRequest, team_slug: str, number: int, name: str) -> FileResponse:
+    _, decision = _decision_for(request, team_slug, number)
+    attachment = decision.attachments.filter(name=name).first()
+    if attachment is None:
+        raise Http404("This record has no such file.")
+    response = FileResponse(
+        attachment.file.open("rb"),
+        content_type=attachment.content_type,
+        filename=PurePosixPath(attachment.name).name,
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = FILE_CSP
+    return response

@@ -131,9 +131,8 @@ def review_detail(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse
 def review_poll(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
     """The live region again, or "nothing changed" as cheaply as we can say it.
 
-    The browser sends the token of what it shows in `?since=` (the token is also the
-    ETag) and gets 204 when nothing changed: htmx 2 would swap a 304 like a 200, emptying
-    the region (ADR-0003). `no-store` keeps caches out.
+    The browser sends the token of what it shows in `?since=`; a match gets 204, which
+    htmx never swaps (ADR-0003). `no-store` keeps caches out.
     """
     membership = team_membership(request, team_slug)
     state = poll_state(team=membership.team, pk=pk)
@@ -152,7 +151,6 @@ def review_poll(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
     else:
         context = _live_context(request, membership, state, present, token)
         response = render(request, f"{DETAIL}#live", context)
-    response["ETag"] = f'"{token}"'
     patch_cache_control(response, no_store=True, private=True)
     return response
 

@@ -13,17 +13,13 @@ from django.db import models
 from django.http import Http404, HttpRequest
 
 from decisions.models import Membership, Role
-from decisions.prepared import PreparedSelect
 
 M = TypeVar("M", bound=models.Model)
-
-# Every team page asks for these; see decisions.prepared for why they skip the ORM.
-_memberships_of = PreparedSelect(Membership, where="user", related="team", order_by="name")
 
 
 def user_memberships(user: object) -> list[Membership]:
     """The user's memberships with their teams, by team name: one query."""
-    return _memberships_of(user.pk)  # type: ignore[attr-defined, return-value]
+    return list(Membership.objects.filter(user=user).select_related("team").order_by("team__name"))
 
 
 def team_membership(request: HttpRequest, team_slug: str, *, need: str = Role.VIEWER) -> Membership:

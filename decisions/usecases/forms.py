@@ -4,16 +4,6 @@ from django import forms
 
 from decisions.models import UseCase
 
-# Posted back by every questionnaire input so that a field is checked as the
-# user leaves it and the recommendation panel follows the answers.
-_LIVE_FIELD_ATTRS = {
-    "hx-post": "",  # filled in per form with the validate URL
-    "hx-trigger": "change",
-    "hx-target": "closest .field",
-    "hx-swap": "outerHTML",
-    "hx-include": "closest form",
-}
-
 SECTIONS = (
     ("About", ("name", "description")),
     ("Latency", ("caller_waits", "latency_p95_ms", "latency_p99_ms")),
@@ -63,12 +53,9 @@ class UseCaseForm(forms.ModelForm):
             "caller": "Who calls",
         }
 
-    def __init__(self, *args: object, validate_url: str = "", **kwargs: object) -> None:
+    def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
-        for name, field in self.fields.items():
-            if validate_url:
-                field.widget.attrs.update(_LIVE_FIELD_ATTRS, **{"hx-post": validate_url})
-                field.widget.attrs["hx-vals"] = f'{{"_field": "{name}"}}'
+        for field in self.fields.values():
             if isinstance(field, forms.FloatField | forms.IntegerField):
                 field.widget.attrs.setdefault("min", "0")
                 field.widget.attrs.setdefault("step", "any")

@@ -1,9 +1,6 @@
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import asdict
-from functools import lru_cache
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -11,38 +8,14 @@ from django.db import transaction
 
 from decisions.evidence import evidence_for
 from decisions.models import ChainHop, RecommendationSnapshot, Team, UseCase
-from patterns.engine import Hop, HopEvidence, UseCaseInput, default_rule_pack, recommend
+from patterns.engine import Hop, UseCaseInput, recommend
 
 
-def use_case_recommend(*, team: Team, use_case_input: UseCaseInput) -> tuple[dict[str, Any], str]:
+def use_case_recommend(*, team: Team, use_case_input: UseCaseInput) -> dict[str, Any]:
     """The engine's answer as a dict, with measured evidence for the chain where probes
-    have some, and a digest of that answer (the key its rendered panel is cached under).
-
-    The dict is shared between callers: read it, never change it.
-    """
+    have some."""
     evidence = evidence_for(team.pk, (hop.service for hop in use_case_input.chain))
-    pack = default_rule_pack()
-    return _recommend(use_case_input, tuple(sorted(evidence.items())), (pack.name, pack.version))
-
-
-@lru_cache(maxsize=512)
-def _recommend(
-    use_case_input: UseCaseInput,
-    evidence: tuple[tuple[str, HopEvidence], ...],
-    rule_pack: tuple[str, str],
-) -> tuple[dict[str, Any], str]:
-    # The engine is a pure function of the answers, the evidence and the rule pack (named
-    # by ``rule_pack`` in the key), and the questionnaire asks about the same answers again
-    # and again: every visit to "New use case" (the defaults), every keystroke that
-    # changes nothing, every edit page of a saved use case.
-    answer = recommend(use_case_input, dict(evidence), default_rule_pack()).to_dict()
-    return answer, answer_digest(answer)
-
-
-def answer_digest(answer: dict[str, Any]) -> str:
-    return hashlib.blake2b(
-        json.dumps(answer, sort_keys=True, default=str).encode(), digest_size=16
-    ).hexdigest()
+    return recommend(use_case_input, evidence).to_dict()
 
 
 @transaction.atomic

@@ -4,13 +4,12 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse, reverse_lazy
-from django.utils.functional import SimpleLazyObject
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import trigger_client_event
 
+from decisions.evidence import usecase_evidence
 from decisions.models import Membership, Role, UseCase
-from decisions.pages import render_page
 from decisions.pagination import paginate
 from decisions.teams.access import get_team_object_or_404, team_membership
 from decisions.usecases.forms import (
@@ -22,7 +21,6 @@ from decisions.usecases.forms import (
 )
 from decisions.usecases.selectors import use_case_list
 from decisions.usecases.services import (
-    answer_digest,
     use_case_recommend,
     use_case_save,
     use_case_snapshot,
@@ -66,6 +64,7 @@ def usecase_detail(request: HttpRequest, team_slug: str, pk: int) -> HttpRespons
         pk=pk,
     )
     snapshot = use_case.latest_snapshot
+    hops = list(use_case.hops.all())
     return render(
         request,
         "decisions/usecases/usecase_detail.html",
@@ -73,9 +72,10 @@ def usecase_detail(request: HttpRequest, team_slug: str, pk: int) -> HttpRespons
             "team": use_case.team,
             "membership": request.membership,
             "use_case": use_case,
-            "hops": list(use_case.hops.all()),
+            "hops": hops,
+            "evidence_rows": usecase_evidence(team=use_case.team, use_case=use_case, hops=hops),
             "snapshot": snapshot,
-            **(_panel(snapshot.output, answer_digest(snapshot.output)) if snapshot else _panel()),
+            "recommendation": snapshot.output if snapshot else None,
             "snapshots": use_case.snapshots.all()[:10],
         },
     )
@@ -116,11 +116,13 @@ def usecase_preview(request: HttpRequest, team_slug: str) -> HttpResponse:
     form = UseCaseForm(request.POST)
     formset = HopFormSet(request.POST, prefix=HOP_PREFIX)
     use_case_input, problems = _input_from(form, formset)
-    panel = _panel()
+    recommendation = None
     if use_case_input is not None:
-        panel = _panel(*use_case_recommend(team=membership.team, use_case_input=use_case_input))
+        recommendation = use_case_recommend(team=membership.team, use_case_input=use_case_input)
     return render(
-        request, "decisions/usecases/_recommendation.html", {**panel, "problems": problems}
+        request,
+        "decisions/usecases/_recommendation.html",
+        {"recommendation": recommendation, "problems": problems},
     )
 
 
@@ -129,12 +131,13 @@ def usecase_preview(request: HttpRequest, team_slug: str) -> HttpResponse:
 def usecase_validate(request: HttpRequest, team_slug: str) -> HttpResponse:
     """One questionnaire field, checked as the user leaves it."""
     team_membership(request, team_slug, need=Role.MEMBER)
-    form = UseCaseForm(request.POST, validate_url=reverse("usecase-validate", args=[team_slug]))
+    form = UseCaseForm(request.POST)
     name = request.POST.get("_field", "")
     if name not in form.fields:
-        return HttpResponse(f"Unknown field {name!r}.", status=400)
+        return HttpResponse(f"Unknown field {name!r}.", status=400, content_type="text/plain")
     form.is_valid()
-    return render(request, "_field.html", {"field": form[name]})
+    validate_url = reverse("usecase-validate", args=[team_slug])
+    return render(request, "_field.html", {"field": form[name], "validate_url": validate_url})
 
 
 @login_required
@@ -160,9 +163,8 @@ def usecase_chain(request: HttpRequest, team_slug: str) -> HttpResponse:
 
 def _questionnaire(request: HttpRequest, membership: Membership, use_case: UseCase) -> HttpResponse:
     team = membership.team
-    validate_url = reverse_lazy("usecase-validate", args=[team.slug])
     if request.method == "POST":
-        form = UseCaseForm(request.POST, instance=use_case, validate_url=validate_url)
+        form = UseCaseForm(request.POST, instance=use_case)
         formset = HopFormSet(request.POST, prefix=HOP_PREFIX)
         if form.is_valid() and formset.is_valid():
             use_case = form.save(commit=False)
@@ -177,13 +179,12 @@ def _questionnaire(request: HttpRequest, membership: Membership, use_case: UseCa
             {"service": h.service, "p50_ms": h.p50_ms, "p99_ms": h.p99_ms, "critical": h.critical}
             for h in hops
         ]
-        # Built only when the template misses its cached copy of the unbound form.
-        form = SimpleLazyObject(lambda: UseCaseForm(instance=use_case, validate_url=validate_url))
-        formset = SimpleLazyObject(lambda: HopFormSet(initial=initial, prefix=HOP_PREFIX))
+        form = UseCaseForm(instance=use_case)
+        formset = HopFormSet(initial=initial, prefix=HOP_PREFIX)
         use_case_input, problems = use_case.to_input(hops), []
-    panel = _panel()
+    recommendation = None
     if use_case_input is not None:
-        panel = _panel(*use_case_recommend(team=team, use_case_input=use_case_input))
+        recommendation = use_case_recommend(team=team, use_case_input=use_case_input)
     context = {
         "team": team,
         "team_slug": team.slug,
@@ -191,29 +192,11 @@ def _questionnaire(request: HttpRequest, membership: Membership, use_case: UseCa
         "use_case": use_case,
         "form": form,
         "formset": formset,
-        "bound": request.method == "POST",
-        **panel,
+        "validate_url": reverse("usecase-validate", args=[team.slug]),
+        "recommendation": recommendation,
         "problems": problems,
     }
-    if request.method == "POST":
-        return render(request, FORM_TEMPLATE, context, status=400)
-    # Unbound, the page changes only with the use case and the recommendation for it.
-    return render_page(
-        request,
-        FORM_TEMPLATE,
-        context,
-        depends_on=(team.slug, use_case.pk, use_case.updated, context["recommendation_key"]),
-    )
-
-
-def _panel(answer: dict | None = None, digest: str = "") -> dict[str, object]:
-    """The recommendation and the key its rendered panel is cached under.
-
-    Rendering the ranked options costs far more than the engine itself, and the
-    same answers come back often (every keystroke that changes nothing, every
-    visit to a saved use case), so the HTML is cached by the answer's digest.
-    """
-    return {"recommendation": answer, "recommendation_key": digest}
+    return render(request, FORM_TEMPLATE, context, status=400 if request.method == "POST" else 200)
 
 
 def _hops(formset: HopFormSet) -> list[Hop]:

@@ -20,17 +20,22 @@ function showNotice(message) {
   box._timer = setTimeout(() => { box.hidden = true; }, 6000);
 }
 
-// Live previews (elements marked data-latest-only) can overtake each other on
-// the wire; only the answer to the newest request may be shown.
-document.addEventListener("htmx:configRequest", (event) => {
-  const elt = event.detail.elt;
-  if (!elt.hasAttribute("data-latest-only")) return;
-  elt._latestSeq = (elt._latestSeq || 0) + 1;
-  event.detail.headers["X-Archway-Seq"] = String(elt._latestSeq);
+// The team switcher goes to the chosen team's pages at once (without script, its Go button).
+document.addEventListener("change", (event) => {
+  const select = event.target;
+  if (select.matches(".team-switcher select") && select.value) location.href = select.value;
 });
-document.addEventListener("htmx:beforeSwap", (event) => {
-  const elt = event.detail.elt;
-  if (!elt.hasAttribute("data-latest-only")) return;
-  const sent = Number(event.detail.requestConfig.headers["X-Archway-Seq"]);
-  if (sent !== elt._latestSeq) event.detail.shouldSwap = false;
+
+// A form marked data-reset-on-success empties itself once htmx has sent it successfully.
+document.addEventListener("htmx:afterRequest", (event) => {
+  const form = event.detail.elt;
+  if (form.matches("form[data-reset-on-success]") && event.detail.successful) form.reset();
+});
+
+// Typing in a text input refreshes live previews (hx-trigger="inputKeyup") without htmx
+// evaluating a trigger filter, which the Content-Security-Policy forbids.
+document.addEventListener("keyup", (event) => {
+  if (event.target.matches("input")) {
+    event.target.dispatchEvent(new CustomEvent("inputKeyup", { bubbles: true }));
+  }
 });

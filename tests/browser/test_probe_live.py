@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from probes.models import ProbeRun, Status
+from probes.models import JobStatus, ProbeRun
 from tests.probes.probe_factories import allow_loopback, make_endpoint
 from tests.probes.servers import Behaviour, running
 
@@ -41,7 +41,7 @@ def test_a_facilitator_watches_a_probe_live_and_gets_the_results_in_place(
         # Then the results replace the live panel, plot included.
         expect(page.locator("#latency-plot svg")).to_be_visible(timeout=30_000)
     expect(page.locator("#series-plot svg")).to_be_visible()
-    expect(page.locator("#run-body")).to_have_attribute("data-status", Status.SUCCEEDED.value)
+    expect(page.locator("#run-body")).to_have_attribute("data-status", JobStatus.SUCCEEDED.value)
     expect(page.locator("#run-summary")).to_contain_text("Latency users saw")
     assert page.evaluate("window.__sameDocument") is True
     assert page.locator("#run-progress").get_attribute("value") == "100.0"

@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
+from decisions.models import Membership, Role
+from decisions.teams.access import user_memberships
 from tests.decisions.test_usecase_views import answers
-from tests.factories import make_use_case
+from tests.factories import add_member, make_team, make_use_case
 
 pytestmark = pytest.mark.django_db
 
@@ -77,8 +79,36 @@ def test_htmx_posts_with_the_csrf_header_from_the_page_pass(csrf_member_client):
     assert response.status_code == 200
 
 
-def test_the_cached_navigation_follows_a_change_of_role(member_client, member, acme, use_case):
+def test_the_navigation_follows_a_change_of_role(member_client, member, acme, use_case):
     url = reverse("usecase-list", args=["acme"])
     assert "Acme Shop · member" in member_client.get(url).content.decode()
     member.memberships.filter(team=acme).update(role="viewer")
     assert "Acme Shop · viewer" in member_client.get(url).content.decode()
+
+
+def test_someone_who_left_the_team_gets_404_on_their_next_request(member_client, member, acme):
+    page = reverse("usecase-create", args=["acme"])
+    assert member_client.get(page).status_code == 200
+    Membership.objects.filter(user=member, team=acme).delete()
+    assert member_client.get(page).status_code == 404
+
+
+def test_a_member_demoted_to_viewer_gets_403_on_their_next_request(member_client, member, acme):
+    page = reverse("usecase-create", args=["acme"])
+    assert member_client.get(page).status_code == 200
+    Membership.objects.filter(user=member, team=acme).update(role=Role.VIEWER)
+    assert member_client.get(page).status_code == 403
+
+
+def test_a_users_memberships_come_with_their_teams_by_name_in_one_query(
+    member, django_assert_num_queries
+):
+    add_member(make_team("zeta", "Zeta Corp"), member, Role.VIEWER)
+    add_member(make_team("beta", "Beta Ltd"), member, Role.FACILITATOR)
+    with django_assert_num_queries(1):
+        found = [(m.team.name, m.role) for m in user_memberships(member)]
+    assert found == [
+        ("Acme Shop", Role.MEMBER),
+        ("Beta Ltd", Role.FACILITATOR),
+        ("Zeta Corp", Role.VIEWER),
+    ]

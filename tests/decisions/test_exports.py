@@ -19,7 +19,7 @@ from decisions.records.exports.madr import to_madr
 from decisions.records.exports.nygard import to_nygard
 from decisions.records.exports.pdf import adr_pdf, log_html
 from decisions.records.exports.zip import log_zip
-from decisions.records.selectors import decision_list
+from decisions.records.selectors import decision_diagram_mermaid, decision_list
 from decisions.records.services import decision_create
 from tests.decisions.adr_support import accepted_with_predecessor, drafted
 
@@ -111,6 +111,23 @@ def test_the_log_zip_holds_records_index_and_diagrams(acme, pair):
     assert data == log_zip(acme, decision_list(team=acme).prefetch_related("supersedes"))
 
 
+def test_each_exported_record_carries_its_diagram_as_svg_and_mermaid(acme, pair, member_client):
+    old, _ = pair
+    archive = zipfile.ZipFile(io.BytesIO(log_zip(acme, decision_list(team=acme))))
+    text = archive.read(f"docs/decisions/{old.filename}").decode()
+    diagram = text.split("\n## Diagram\n\n", 1)[1]
+    svg_path = f"diagrams/{old.filename[:-3]}.svg"
+    assert diagram.startswith(f"![Pattern diagram]({svg_path})\n\n```mermaid\nflowchart LR\n")
+    mermaid = diagram.split("```mermaid\n", 1)[1].split("\n```", 1)[0] + "\n"
+    assert mermaid == decision_diagram_mermaid(decision=old)
+    # Mermaid and the SVG draw the same graph: every service of the chain is in both.
+    svg = archive.read(f"docs/decisions/{svg_path}").decode()
+    for service in ("inventory", "payments", "shipping"):
+        assert service in mermaid and service in svg
+    single = member_client.get(f"/t/acme/decisions/{old.number}/export.md").content.decode()
+    assert f"```mermaid\n{mermaid}```" in single and "![Pattern diagram]" not in single
+
+
 def test_the_log_pdf_has_a_table_of_contents_with_page_numbers(acme, pair):
     old, new = pair
     text = pdf_text(render_pdf(log_html(acme, [old, new])))
@@ -190,13 +207,13 @@ def test_the_fetcher_refuses_files_and_the_network_even_when_html_reaches_it(can
 
 
 def test_a_render_past_its_time_limit_is_stopped(monkeypatch):
-    monkeypatch.setattr(pdf_module, "_write_pdf", lambda html: __import__("time").sleep(5))
+    monkeypatch.setattr(pdf_module, "_write_pdf", lambda html, files: __import__("time").sleep(5))
     with pytest.raises(PdfError, match="longer than 0.3 s"):
         render_pdf("<p>x</p>", timeout=0.3)
 
 
 def test_a_renderer_crash_is_reported(monkeypatch):
-    def boom(html: str) -> bytes:
+    def boom(html: str, files: object) -> bytes:
         raise RuntimeError("fonts missing")
 
     monkeypatch.setattr(pdf_module, "_write_pdf", boom)

@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth import authenticate
 from django.core.management import call_command
+from django.test import RequestFactory
 
 from decisions.models import Membership, Team, UseCase
 
@@ -15,7 +16,9 @@ def test_seed_demo_creates_the_demo_teams_and_logins():
     roles = dict(Membership.objects.filter(team__slug="acme").values_list("user__username", "role"))
     assert roles == {"alice": "facilitator", "bob": "member", "carol": "viewer"}
     assert Membership.objects.get(user__username="dave").team.slug == "globex"
-    assert authenticate(username="alice", password="archway-demo") is not None
+    # Login throttling (axes) needs the request: it keys failures on the address.
+    request = RequestFactory().post("/accounts/login/")
+    assert authenticate(request, username="alice", password="archway-demo") is not None
     assert UseCase.objects.filter(team__slug="acme").count() >= 3
     assert all(uc.latest_snapshot_id for uc in UseCase.objects.all())
 

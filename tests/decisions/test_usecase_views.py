@@ -6,8 +6,11 @@ import pytest
 from django.urls import reverse
 
 from decisions.models import UseCase
+from decisions.usecases.services import use_case_save
 from patterns.engine import Hop
 from tests.factories import make_use_case
+from tests.probes.outcomes import measured_outcome
+from tests.probes.probe_factories import finished_run, make_endpoint
 
 pytestmark = pytest.mark.django_db
 
@@ -102,7 +105,9 @@ def test_validating_one_field_returns_that_field_with_its_error(member_client):
     )
     body = response.content.decode()
     assert response.status_code == 200
-    assert body.startswith('<div class="field has-error" id="field-latency_p99_ms">')
+    url = reverse("usecase-validate", args=["acme"])
+    assert '<div class="field has-error" id="field-latency_p99_ms"' in body
+    assert f'hx-post="{url}"' in body  # the swapped-in field is checked again on change
     assert "at least the p95 budget" in body
     fine = member_client.post(
         reverse("usecase-validate", args=["acme"]), answers(_field="latency_p99_ms"), **HTMX
@@ -115,6 +120,16 @@ def test_validating_an_unknown_field_is_a_400(member_client):
         reverse("usecase-validate", args=["acme"]), answers(_field="nope")
     )
     assert response.status_code == 400
+
+
+def test_an_unknown_field_name_comes_back_as_plain_text_never_as_markup(member_client):
+    hostile = "<img src=x onerror=alert(1)>"
+    response = member_client.post(
+        reverse("usecase-validate", args=["acme"]), answers(_field=hostile), **HTMX
+    )
+    assert response.status_code == 400
+    assert response["Content-Type"].startswith("text/plain")
+    assert hostile in response.content.decode()
 
 
 def test_the_preview_follows_the_answers(member_client):
@@ -188,7 +203,7 @@ def test_the_list_costs_the_same_queries_however_many_use_cases(
 ):
     url = reverse("usecase-list", args=["acme"])
     make_use_case(acme, name="First")
-    member_client.get(url)  # warm the session and navigation caches
+    member_client.get(url)  # a first visit, so both measured visits start alike
     with django_assert_max_num_queries(6) as few:
         member_client.get(url)
     for i in range(5):
@@ -196,3 +211,22 @@ def test_the_list_costs_the_same_queries_however_many_use_cases(
     with django_assert_max_num_queries(len(few.captured_queries)):
         body = member_client.get(url).content.decode()
     assert "More 4" in body
+
+
+def test_the_edit_page_shows_the_use_case_as_last_saved(member_client, acme):
+    use_case = make_use_case(acme, name="Checkout", hops=[Hop("inventory", 8, 40)])
+    url = reverse("usecase-edit", args=["acme", use_case.pk])
+    assert 'value="inventory"' in member_client.get(url).content.decode()
+    use_case.name = "Checkout v2"
+    use_case_save(use_case=use_case, hops=[Hop("ledger", 5, 20)], by=None)
+    body = member_client.get(url).content.decode()
+    assert "Checkout v2" in body and 'value="ledger"' in body and 'value="inventory"' not in body
+
+
+def test_the_edit_page_uses_new_probe_evidence_without_a_save(member_client, acme):
+    use_case = make_use_case(acme, name="Checkout", hops=[Hop("payments", 400, 900)])
+    url = reverse("usecase-edit", args=["acme", use_case.pk])
+    assert "(stated 400 / 900)" not in member_client.get(url).content.decode()
+    payments = make_endpoint(acme, "http://127.0.0.1:8001/payments", service="payments")
+    finished_run(payments, measured_outcome())
+    assert "(stated 400 / 900)" in member_client.get(url).content.decode()

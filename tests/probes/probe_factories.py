@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-
 from probes.egress import parse_allow_list
 from probes.models import Endpoint, ProbeRun
-from probes.services import RunRequest, probe_start
+from probes.services.runs import RunRequest, probe_start
+from tests.factories import wait_for
+
+__all__ = ["allow_loopback", "finished_run", "make_endpoint", "run_status", "start", "wait_for"]
 
 LOOPBACK = "127.0.0.0/8"
 
@@ -34,18 +34,6 @@ def start(endpoint: Endpoint, by=None, **load: object) -> ProbeRun:
     return probe_start(endpoint=endpoint, request=RunRequest(**values), by=by)
 
 
-def wait_for(condition: Callable[[], object], *, timeout: float = 30.0, what: str = "") -> object:
-    """Poll until ``condition()`` is truthy; fail the test with ``what`` after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what or condition}")
-        time.sleep(0.05)
-
-
 def run_status(run: ProbeRun) -> str:
     run.refresh_from_db()
     return run.status
@@ -56,7 +44,7 @@ def finished_run(endpoint: Endpoint, outcome: dict, **fields: object) -> ProbeRu
     from django.utils import timezone
 
     from probes.engine import ProbeOutcome, summary
-    from probes.models import ProbeShard, Status
+    from probes.models import JobStatus, ProbeShard
 
     s = summary(ProbeOutcome.from_dict(outcome))
     values: dict[str, object] = dict(
@@ -65,7 +53,7 @@ def finished_run(endpoint: Endpoint, outcome: dict, **fields: object) -> ProbeRu
         url=endpoint.url,
         rate=60.0,
         duration_s=1.0,
-        status=Status.SUCCEEDED,
+        status=JobStatus.SUCCEEDED,
         progress=100.0,
         outcome=outcome,
         summary=s,

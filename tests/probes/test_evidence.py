@@ -11,8 +11,8 @@ from django.utils import timezone
 from decisions.evidence import evidence_for
 from decisions.usecases.services import use_case_snapshot
 from patterns.engine import Hop
-from probes.models import Status
-from probes.services import run_finalize
+from probes.models import JobStatus
+from probes.services.execution import run_finalize
 from tests.factories import make_team, make_use_case
 from tests.probes.outcomes import measured_outcome
 from tests.probes.probe_factories import finished_run, make_endpoint
@@ -31,7 +31,7 @@ def test_the_latest_valid_finished_probe_is_the_evidence_for_its_service(acme, p
     )
     newest = finished_run(payments, measured_outcome())
     finished_run(payments, measured_outcome(), valid=False, invalid_reason="late")
-    finished_run(payments, measured_outcome(), status=Status.CANCELLED)
+    finished_run(payments, measured_outcome(), status=JobStatus.CANCELLED)
     found = evidence_for(acme.pk, ["payments", "inventory"])
     assert set(found) == {"payments"}
     assert found["payments"].p50_ms == newest.summary["p50_ms"]
@@ -71,8 +71,8 @@ def test_a_finished_probe_evaluates_the_use_cases_that_call_its_service_again(
     before = (use_case.snapshots.count(), unrelated.snapshots.count())
     # A generator that kept its schedule (a loaded test machine may not have).
     outcome = {**measured_outcome(), "valid": True, "invalid_reason": ""}
-    run = finished_run(payments, outcome, status=Status.RUNNING, valid=None)
-    run.shard_rows.update(status=Status.SUCCEEDED)
+    run = finished_run(payments, outcome, status=JobStatus.RUNNING, valid=None)
+    run.shard_rows.update(status=JobStatus.SUCCEEDED)
     assert run_finalize(run_id=run.pk) is True
     assert use_case.snapshots.count() == before[0] + 1
     assert unrelated.snapshots.count() == before[1]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from probes.models import ProbeRun, Status
+from probes.models import JobStatus, ProbeRun
 from tests.probes.probe_factories import allow_loopback, make_endpoint
 from tests.probes.servers import free_port
 
@@ -44,11 +44,11 @@ def test_starting_a_probe_with_the_broker_down_fails_the_run_and_says_why(
     body = response.content.decode()
     assert "the job queue is unavailable" in body
     run = ProbeRun.objects.get()
-    assert run.status == Status.FAILED
+    assert run.status == JobStatus.FAILED
     assert run.error.startswith("the job queue is unavailable")
-    assert set(run.shard_rows.values_list("status", flat=True)) == {Status.FAILED}
+    assert set(run.shard_rows.values_list("status", flat=True)) == {JobStatus.FAILED}
     # A failed start does not hold the team's one probe slot.
-    assert not ProbeRun.objects.filter(status__in=[Status.QUEUED, Status.RUNNING]).exists()
+    assert not ProbeRun.objects.filter(status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).exists()
 
 
 def test_every_other_page_keeps_working_with_the_broker_down(

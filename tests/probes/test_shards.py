@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from probes.engine import decode_histogram
-from probes.models import ACTIVE, Status
+from probes.models import ACTIVE, JobStatus
 from tests.probes.probe_factories import allow_loopback, make_endpoint, run_status, start, wait_for
 from tests.probes.servers import Behaviour, running
 
@@ -25,9 +25,9 @@ def test_two_workers_each_run_a_shard_and_the_last_one_merges_them(
         )
         wait_for(lambda: run_status(run) not in ACTIVE, timeout=90, what="both shards")
     run.refresh_from_db()
-    assert run.status == Status.SUCCEEDED, run.error
+    assert run.status == JobStatus.SUCCEEDED, run.error
     shards = list(run.shard_rows.all())
-    assert [s.status for s in shards] == [Status.SUCCEEDED, Status.SUCCEEDED]
+    assert [s.status for s in shards] == [JobStatus.SUCCEEDED, JobStatus.SUCCEEDED]
     # Each worker runs one task at a time and holds one message, so each took a shard.
     assert {s.worker.split("@")[0] for s in shards} == {"left-0", "right-1"}
     per_shard = [s.outcome["requests"] for s in shards]

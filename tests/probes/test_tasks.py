@@ -7,7 +7,7 @@ import time
 import pytest
 from django.urls import reverse
 
-from probes.models import ACTIVE, ProbeRun, Status
+from probes.models import ACTIVE, JobStatus, ProbeRun
 from tests.probes.probe_factories import allow_loopback, make_endpoint, run_status, start, wait_for
 from tests.probes.servers import Behaviour, running
 
@@ -26,13 +26,13 @@ def test_a_worker_runs_the_probe_reports_progress_and_stores_the_merged_result(
 
         def finished() -> bool:
             values = ProbeRun.objects.values("status", "sent").get(pk=run.pk)
-            if values["status"] == Status.RUNNING:
+            if values["status"] == JobStatus.RUNNING:
                 seen.add(values["sent"])
             return values["status"] not in ACTIVE
 
         wait_for(finished, timeout=60, what="the probe to finish")
     run.refresh_from_db()
-    assert run.status == Status.SUCCEEDED, run.error
+    assert run.status == JobStatus.SUCCEEDED, run.error
     # Progress reached the database several times while the load ran.
     assert len(seen - {0}) >= 3
     shard = run.shard_rows.get()
@@ -61,7 +61,7 @@ def test_cancel_stops_the_load_within_about_a_second(
         time.sleep(0.5)
         assert server.hits == hits_when_stopped  # nothing more after it says cancelled
     run.refresh_from_db()
-    assert run.status == Status.CANCELLED
+    assert run.status == JobStatus.CANCELLED
     assert hits_when_stopped - hits_at_cancel <= 100
     assert hits_when_stopped < 50 * 30 / 4
     # What it measured before the stop is kept and labelled.

@@ -8,7 +8,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from probes.models import Endpoint, ProbeRun, Status
+from probes.models import Endpoint, JobStatus, ProbeRun
 from tests.factories import make_use_case
 from tests.probes.outcomes import measured_outcome
 from tests.probes.probe_factories import allow_loopback, finished_run, make_endpoint
@@ -223,7 +223,7 @@ def test_starting_a_probe_creates_a_queued_run_and_opens_its_page(owner_client, 
     )
     run = ProbeRun.objects.get()
     assert response.status_code == 302 and response["Location"] == run.get_absolute_url()
-    assert (run.status, run.rate, run.shards, run.use_case) == (Status.QUEUED, 20.0, 2, use_case)
+    assert (run.status, run.rate, run.shards, run.use_case) == (JobStatus.QUEUED, 20.0, 2, use_case)
     assert run.shard_rows.count() == 2
 
 
@@ -256,7 +256,7 @@ def test_over_cap_values_are_form_errors_not_silent_clamps(
 def test_a_second_probe_while_one_runs_is_a_form_error(owner_client, endpoint, settings):
     allow_loopback(settings)
     ProbeRun.objects.create(
-        team=endpoint.team, endpoint=endpoint, url=endpoint.url, rate=1, status=Status.RUNNING
+        team=endpoint.team, endpoint=endpoint, url=endpoint.url, rate=1, status=JobStatus.RUNNING
     )
     response = owner_client.post(
         reverse("probes:run-create", args=["acme", endpoint.pk]), run_data()
@@ -280,13 +280,13 @@ def test_a_target_refused_since_it_was_saved_is_a_form_error_on_the_run_form(
 def test_a_public_host_without_proof_is_kept_to_one_request_a_second(
     owner_client, endpoint, settings, monkeypatch
 ):
-    from probes import services
     from probes.egress import GuardedTarget
+    from probes.services import preconditions
 
     public = GuardedTarget(endpoint.url, "http", "api.example", 80, "93.184.216.34", "/", "public")
-    monkeypatch.setattr(services, "guard", lambda url: public)
+    monkeypatch.setattr(preconditions, "guard", lambda url: public)
     # No traffic leaves the machine in tests: the proof fetch answers "no token".
-    monkeypatch.setattr(services, "ownership_proven", lambda guarded, team: False)
+    monkeypatch.setattr(preconditions.TeamProof, "proven", lambda self, guarded: False)
     url = reverse("probes:run-create", args=["acme", endpoint.pk])
     response = owner_client.post(url, run_data(rate="5"))
     assert response.status_code == 400
@@ -313,7 +313,7 @@ def test_an_active_run_polls_every_half_second(member_client, endpoint):
         endpoint=endpoint,
         url=endpoint.url,
         rate=10,
-        status=Status.RUNNING,
+        status=JobStatus.RUNNING,
         progress=42.0,
         sent=210,
         errors=3,
@@ -394,7 +394,7 @@ def test_a_failed_run_without_an_outcome_shows_what_it_measured_before_it_stoppe
         endpoint=endpoint,
         url=endpoint.url,
         rate=10,
-        status=Status.INTERRUPTED,
+        status=JobStatus.INTERRUPTED,
         sent=77,
         completed=70,
         errors=7,
@@ -417,4 +417,4 @@ def test_cancel_is_a_post_that_stops_a_queued_run_at_once(owner_client, endpoint
     response = owner_client.post(url, **HTMX)
     assert response.status_code == 200 and 'id="run-body"' in response.content.decode()
     run.refresh_from_db()
-    assert run.status == Status.CANCELLED and run.cancel_requested
+    assert run.status == JobStatus.CANCELLED and run.cancel_requested

@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from probes.models import ProbeRun, Status
-from probes.services import reap_stale_runs
+from probes.models import JobStatus, ProbeRun
+from probes.services.reaper import reap_stale_runs
 from tests.probes.probe_factories import allow_loopback, make_endpoint, start, wait_for
 from tests.probes.servers import running
 
@@ -32,9 +32,9 @@ def test_killing_the_worker_mid_run_leaves_an_interrupted_run_with_its_partial_n
         reaped = wait_for(lambda: reap_stale_runs(stale_after_s=1.0), timeout=30, what="the reaper")
     assert reaped == [run.pk]
     run.refresh_from_db()
-    assert run.status == Status.INTERRUPTED
+    assert run.status == JobStatus.INTERRUPTED
     assert "stopped reporting" in run.error and "doomed-0@" in run.error
     assert run.sent >= 30 and run.completed > 0 and run.p50_ms is not None
     assert run.finished_at is not None
     shard = run.shard_rows.get()
-    assert shard.status == Status.INTERRUPTED and shard.sent >= 30
+    assert shard.status == JobStatus.INTERRUPTED and shard.sent >= 30

@@ -39,7 +39,13 @@ from pypdf import PdfReader, PdfWriter
 
 from decisions.models import Decision, DecisionStatus, Team
 from decisions.pdf import PdfError, render_pdf
-from decisions.records.exports.pdf import for_print, log_timeout, record_context
+from decisions.records.exports.pdf import (
+    for_print,
+    log_timeout,
+    pdf_file_url,
+    record_context,
+    record_files,
+)
 from decisions.records.selectors import decision_diagram_svgs
 
 CHUNK_SIZE = int(getattr(settings, "ADR_LOG_CHUNK_SIZE", 25))
@@ -61,7 +67,7 @@ def _records(pks: Sequence[int]) -> list[Decision]:
     return list(
         Decision.objects.filter(pk__in=pks)
         .select_related("team", "superseded_by", "use_case", "snapshot")
-        .prefetch_related("supersedes")
+        .prefetch_related("supersedes", "attachments")
         .order_by("number")
     )
 
@@ -94,7 +100,7 @@ def _part_pdf(team: Team, decisions: list[Decision], *, first_page: int, generat
         {
             "team": team,
             "records": [
-                for_print(record_context(decision, svg=svg))
+                for_print(record_context(decision, svg=svg, url_for=pdf_file_url))
                 for decision, svg in zip(decisions, svgs, strict=True)
             ],
             "toc": False,
@@ -103,7 +109,10 @@ def _part_pdf(team: Team, decisions: list[Decision], *, first_page: int, generat
             "generated": generated,
         },
     )
-    return render_pdf(html, timeout=log_timeout(len(decisions)))
+    files = {}
+    for decision in decisions:  # the images the part's records show, and nothing else
+        files.update(record_files(decision))
+    return render_pdf(html, timeout=log_timeout(len(decisions)), files=files)
 
 
 def _start_pages(pdf: bytes, numbers: list[int]) -> tuple[int, dict[int, int]]:

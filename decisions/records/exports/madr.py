@@ -5,6 +5,10 @@ importer (``decisions.records.imports.parse``) reads back exactly what was writt
 an imported log gives byte-identical files. Empty optional sections are left out.
 A supersede link is written twice, as MADR suggests: ``status: superseded by ADR-0007``
 on the old record and a "Supersedes" line at the top of "More Information" on the new.
+Typed links are written at both ends in the same place ("Amends [ADR-0005](...)." on one,
+"Amended by [ADR-0007](...)." on the other). The pattern diagram, when the record has
+one, goes last under "Diagram": the SVG beside the record and a Mermaid block drawn from
+the same graph; the importer skips that section, since it is drawn again from the data.
 """
 
 from __future__ import annotations
@@ -13,11 +17,31 @@ from typing import Any
 
 import yaml
 
-from decisions.models import Decision, DecisionStatus
+from decisions.models import LINK_INVERSE_LABELS, Decision, DecisionLinkKind, DecisionStatus
+from decisions.records.imports.parse import BLOCK_START, tidy_markdown
 
 
 def clean_text(text: str) -> str:
-    return "\n".join(line.rstrip() for line in text.replace("\r\n", "\n").split("\n")).strip()
+    return tidy_markdown(text)
+
+
+def link_lines(decision: Decision) -> list[tuple[str, Decision]]:
+    """(phrase, other record) for every typed link, from this record's end, in a fixed order."""
+    lines = [(DecisionLinkKind(link.kind).label, link.target) for link in decision.links_out.all()]
+    lines += [
+        (LINK_INVERSE_LABELS[DecisionLinkKind(link.kind)], link.source)
+        for link in decision.links_in.all()
+    ]
+    return sorted(lines, key=lambda pair: (pair[0], pair[1].number))
+
+
+def diagram_markdown(svg_path: str | None, mermaid: str | None) -> str:
+    parts = []
+    if svg_path:
+        parts.append(f"![Pattern diagram]({svg_path})")
+    if mermaid:
+        parts.append(f"```mermaid\n{mermaid.rstrip()}\n```")
+    return "\n\n".join(parts)
 
 
 def one_line(text: str) -> str:
@@ -42,9 +66,12 @@ def front_matter(decision: Decision) -> str:
 
 
 def supersedes_lines(decision: Decision) -> list[str]:
-    return [
+    lines = [
         f"Supersedes [{old.label}]({old.filename})."
         for old in sorted(decision.supersedes.all(), key=lambda d: d.number)
+    ]
+    return lines + [
+        f"{phrase} [{other.label}]({other.filename})." for phrase, other in link_lines(decision)
     ]
 
 
@@ -54,6 +81,9 @@ def outcome_sentence(chosen: str, justification: str) -> str:
     if not chosen:
         return justification
     sentence = f'Chosen option: "{one_line(chosen)}"'
+    if justification and BLOCK_START.match(justification):
+        # A list or table after "because" starts on its own line, or it would be glued on.
+        return f"{sentence}, because\n\n{justification}"
     if justification:
         sentence += f", because {justification}"
     if not sentence.endswith((".", "!", "?")):
@@ -61,7 +91,7 @@ def outcome_sentence(chosen: str, justification: str) -> str:
     return sentence
 
 
-def to_madr(decision: Decision) -> str:
+def to_madr(decision: Decision, *, svg_path: str | None = None, mermaid: str | None = None) -> str:
     parts = [
         "---",
         front_matter(decision).rstrip("\n"),
@@ -102,6 +132,7 @@ def to_madr(decision: Decision) -> str:
             else decision.more_information
         )
     section("## More Information", more)
+    section("## Diagram", diagram_markdown(svg_path, mermaid))
     return "\n".join(parts) + "\n"
 
 

@@ -1,5 +1,7 @@
 """The whole decision log as a zip: ``docs/decisions/NNNN-slug.md`` (MADR 4), an
-``index.md`` and the diagrams as SVG, ready to unpack into a repository.
+``index.md``, the diagrams as SVG (each record also carries its diagram as a Mermaid
+block) and the images stored with the records, beside them under the names their
+Markdown uses, ready to unpack into a repository.
 
 Entries carry a fixed timestamp, so the same log always gives the same bytes.
 """
@@ -13,7 +15,8 @@ from typing import BinaryIO
 
 from decisions.models import Decision, Team
 from decisions.records.exports.madr import one_line, to_madr
-from decisions.records.selectors import decision_diagram_svgs
+from decisions.records.exports.nygard import to_nygard
+from decisions.records.selectors import decision_diagram_mermaid, decision_diagram_svgs
 
 FOLDER = "docs/decisions"
 FIXED_TIME = (2000, 1, 1, 0, 0, 0)
@@ -38,16 +41,17 @@ def index_markdown(team: Team, decisions: list[Decision], diagrams: set[int]) ->
     return "\n".join(lines) + "\n"
 
 
-def _write(archive: zipfile.ZipFile, name: str, text: str) -> None:
+def _write(archive: zipfile.ZipFile, name: str, data: str | bytes) -> None:
     info = zipfile.ZipInfo(name, date_time=FIXED_TIME)
     info.compress_type = zipfile.ZIP_DEFLATED
     info.external_attr = 0o644 << 16
-    archive.writestr(info, text.encode())
+    archive.writestr(info, data.encode() if isinstance(data, str) else data)
 
 
-def log_zip(team: Team, decisions: Iterable[Decision]) -> bytes:
+def log_zip(team: Team, decisions: Iterable[Decision], *, style: str = "madr") -> bytes:
+    """The log as a zip; ``style`` "nygard" writes adr-tools records instead of MADR 4."""
     buffer = io.BytesIO()
-    write_log_zip(buffer, team, decisions)
+    write_log_zip(buffer, team, decisions, style=style)
     return buffer.getvalue()
 
 
@@ -56,21 +60,33 @@ def write_log_zip(
     team: Team,
     decisions: Iterable[Decision],
     *,
+    style: str = "madr",
     progress: Callable[[int, int], None] | None = None,
 ) -> None:
-    """The zip into ``target`` (a file opened for writing); diagrams are drawn a batch at
-    a time, concurrently, and reused from the store (``decision_diagram_svgs``);
+    """The zip into ``target`` (a file opened for writing). Diagrams are looked up in the
+    store and drawn a batch at a time, concurrently (``decision_diagram_svgs``);
     ``progress(done, total)`` after each batch."""
     decisions = sorted(decisions, key=lambda d: d.number)
+    write_record = to_nygard if style == "nygard" else to_madr
     diagrams: set[int] = set()
+    written: set[str] = set()
     with zipfile.ZipFile(target, "w") as archive:
         for start in range(0, len(decisions), DIAGRAM_BATCH):
             batch = decisions[start : start + DIAGRAM_BATCH]
             for decision, svg in zip(batch, decision_diagram_svgs(decisions=batch), strict=True):
-                _write(archive, f"{FOLDER}/{decision.filename}", to_madr(decision))
+                svg_path = f"diagrams/{decision.filename[:-3]}.svg" if svg else None
+                mermaid = decision_diagram_mermaid(decision=decision) if svg else None
+                text = write_record(decision, svg_path=svg_path, mermaid=mermaid)
+                _write(archive, f"{FOLDER}/{decision.filename}", text)
                 if svg:
                     diagrams.add(decision.number)
-                    _write(archive, f"{FOLDER}/diagrams/{decision.filename[:-3]}.svg", svg)
+                    _write(archive, f"{FOLDER}/{svg_path}", svg)
+                for attachment in decision.attachments.all():
+                    # Records of one log that show the same image share one file.
+                    if attachment.name not in written:
+                        written.add(attachment.name)
+                        with attachment.file.open("rb") as handle:
+                            _write(archive, f"{FOLDER}/{attachment.name}", handle.read())
             if progress is not None:
                 progress(start + len(batch), len(decisions))
         _write(archive, f"{FOLDER}/index.md", index_markdown(team, decisions, diagrams))

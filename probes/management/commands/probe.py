@@ -1,14 +1,14 @@
 """``manage.py probe URL (--rate R | --concurrency C) --duration S``: a probe without Celery.
 
-Runs the URL through the egress guard (allow-list from ``settings.PROBE_ALLOW``),
-checks the caps, runs the engine (``--shards N`` runs N engine processes with
+Checks the caps, the egress guard (allow-list from ``settings.PROBE_ALLOW``) and,
+for a public host, the ownership proof, through the same functions as the web
+(``probes.services.preconditions``); runs the engine (``--shards N`` runs N engine processes with
 the rate or connections split between them, merged exactly) and prints the
 summary. A refused target or an argument over a cap exits with status 2.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import math
 import multiprocessing
@@ -18,21 +18,13 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from probes.caps import cap_problems
-from probes.egress import LOW_RATE_WITHOUT_PROOF, EgressRefused, GuardedTarget, guard_target
-from probes.engine import (
-    LoadPlan,
-    ProbeOutcome,
-    Target,
-    fetch_ownership_token,
-    merge_outcomes,
-    run_probe_sync,
-    summary,
+from probes.engine import LoadPlan, Target, merge_outcomes, run_probe_sync, summary
+from probes.services.preconditions import (
+    GivenTokenProof,
+    ProbeRefused,
+    check_caps,
+    checked_target,
 )
-
-
-def _run_shard(target: Target, plan: LoadPlan) -> ProbeOutcome:
-    return run_probe_sync(target, plan)
 
 
 def _refuse(message: str) -> CommandError:
@@ -67,14 +59,13 @@ class Command(BaseCommand):
         parser.add_argument("--format", choices=("json", "text"), default="text")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        try:
-            guarded = guard_target(options["url"], allow=settings.PROBE_ALLOW)
-        except EgressRefused as exc:
-            raise _refuse(f"refused: {exc.reason}") from None
-
         plan = self._plan(options)
-        if guarded.allowed_by == "public":
-            self._check_public(guarded, plan, options["ownership_token"])
+        try:
+            guarded = checked_target(
+                options["url"], load=plan, proof=GivenTokenProof(options["ownership_token"])
+            )
+        except ProbeRefused as exc:
+            raise _refuse(f"refused: {exc.reason}") from None
         target = Target.from_guarded(
             guarded,
             method=options["method"],
@@ -87,7 +78,9 @@ class Command(BaseCommand):
             ctx = multiprocessing.get_context("spawn")
             with ProcessPoolExecutor(max_workers=plan.shards, mp_context=ctx) as pool:
                 futures = [
-                    pool.submit(_run_shard, target, plan.for_shard(k, plan.shards))
+                    # The engine itself is the target: spawned children import
+                    # only the pure engine, never this Django command.
+                    pool.submit(run_probe_sync, target, plan.for_shard(k, plan.shards))
                     for k in range(plan.shards)
                 ]
                 outcome = merge_outcomes(f.result() for f in futures)
@@ -107,15 +100,16 @@ class Command(BaseCommand):
         rate, concurrency = options["rate"], options["concurrency"]
         if shards < 1 or (rate is not None and rate <= 0) or (rate is None and concurrency < 1):
             raise _refuse("--shards, --rate and --concurrency must be positive")
-        problems = cap_problems(
-            rate=rate,
-            concurrency=concurrency or 1,
-            duration_s=duration,
-            warmup_s=warmup,
-            shards=shards,
-        )
-        if problems:
-            raise _refuse("; ".join(problems.values()))
+        try:
+            check_caps(
+                rate=rate,
+                concurrency=concurrency or 1,
+                duration_s=duration,
+                warmup_s=warmup,
+                shards=shards,
+            )
+        except ProbeRefused as exc:
+            raise _refuse(exc.reason) from None
         max_conc = settings.PROBE_MAX_CONCURRENCY
         if rate is not None:
             # Little's law with a generous 100 ms latency, at least 2 per shard.
@@ -128,27 +122,4 @@ class Command(BaseCommand):
             )  # fmt: skip
         return LoadPlan(
             "closed", concurrency=concurrency, duration_s=duration, warmup_s=warmup, shards=shards
-        )
-
-    def _check_public(self, guarded: GuardedTarget, plan: LoadPlan, token: str | None) -> None:
-        """A public host without an ownership proof is only probed gently."""
-        max_rate, max_duration = LOW_RATE_WITHOUT_PROOF
-        gentle = (
-            plan.model == "open"
-            and plan.rate <= max_rate
-            and plan.duration_s + plan.warmup_s <= max_duration
-        )
-        if gentle:
-            return
-        if token:
-            served = asyncio.run(fetch_ownership_token(guarded, timeout=5.0))
-            if served == token:
-                return
-            raise _refuse(
-                f"{guarded.host} does not serve the given token at /.well-known/archway-probe.txt"
-            )
-        raise _refuse(
-            f"{guarded.host} ({guarded.address}) is a public host: without an ownership proof "
-            f"(--ownership-token) probes are limited to {max_rate:g} request/s for "
-            f"{max_duration:g} s"
         )

@@ -37,6 +37,6 @@ def remove_search_indexes(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("decisions", "0002_diagram_render_store_by_content")]
+    dependencies = [("decisions", "0005_diagram_render_store_by_content")]
 
     operations = [migrations.RunPython(add_search_indexes, remove_search_indexes)]
