@@ -6,9 +6,17 @@ import logging
 from dataclasses import dataclass
 
 import graphviz
-from django.db.models import QuerySet
+from django.core.cache import cache
+from django.db.models import Count, Max, QuerySet
 
-from decisions.models import Decision, DecisionChange, DecisionStatus, Team, UseCase
+from decisions.models import (
+    Decision,
+    DecisionChange,
+    DecisionLink,
+    DecisionStatus,
+    Team,
+    UseCase,
+)
 from decisions.records.diagrams import diagram_store
 from decisions.records.imports.lint import LintRecord, lint_records
 from decisions.search import decisions_matching
@@ -24,6 +32,8 @@ from patterns.engine import PATTERN_NAMES
 
 log = logging.getLogger(__name__)
 
+# The log's lint results are recomputed at least this often even when nothing changed.
+LOG_PROBLEMS_CACHE_S = 3600
 # The supersede graph draws at most this many records (the newest), to stay readable.
 GRAPH_LIMIT = 80
 
@@ -65,7 +75,9 @@ def decision_patterns(*, team: Team) -> list[tuple[str, str]]:
     used = set(
         Decision.objects.filter(team=team)
         .exclude(chosen_pattern="")
+        .order_by()
         .values_list("chosen_pattern", flat=True)
+        .distinct()
     )
     return [(p, PATTERN_NAMES.get(p, p)) for p in sorted(used)]
 
@@ -225,23 +237,57 @@ def supersede_graph_svg(*, team: Team) -> str | None:
 
 
 def decision_log_problems(*, team: Team) -> list[str]:
-    """``lint_adrs``' checks on the team's records (those the database cannot rule out)."""
-    decisions = list(
-        Decision.objects.filter(team=team)
-        .select_related("superseded_by")
-        .prefetch_related("supersedes", "links_out__target")
+    """``lint_adrs``' checks on the team's records (those the database cannot rule out).
+
+    The checks read the whole log, so the answer is kept in the cache under what it
+    depends on: the number of records and links, the last change to a record and the
+    newest link (a link is never edited, only added or deleted). The rows are read as
+    plain values, three queries whatever the log's size."""
+    state = Decision.objects.filter(team=team).aggregate(
+        records=Count("pk"), changed=Max("updated")
     )
+    links = DecisionLink.objects.filter(source__team=team).aggregate(
+        count=Count("pk"), newest=Max("pk")
+    )
+    key = "log-problems:{}:{}:{}:{}:{}".format(
+        team.pk, state["records"], state["changed"], links["count"], links["newest"]
+    )
+    found = cache.get(key)
+    if found is None:
+        found = _log_problems(team)
+        cache.set(key, found, LOG_PROBLEMS_CACHE_S)
+    return found
+
+
+def _log_problems(team: Team) -> list[str]:
+    rows = list(
+        Decision.objects.filter(team=team).values(
+            "pk", "number", "title", "date", "status", "superseded_by_id"
+        )
+    )
+    labels = {row["pk"]: f"ADR-{row['number']:04d}" for row in rows}
+    supersedes: dict[int, list[str]] = {}
+    for row in rows:
+        if row["superseded_by_id"] is not None:
+            supersedes.setdefault(row["superseded_by_id"], []).append(labels[row["pk"]])
+    links: dict[int, list[tuple[str, str, str]]] = {}
+    for source, kind, target in DecisionLink.objects.filter(source__team=team).values_list(
+        "source_id", "kind", "target_id"
+    ):
+        links.setdefault(source, []).append((kind, "out", labels.get(target, "")))
     records = [
         LintRecord(
-            name=d.label,
-            number=d.number,
-            title=d.title,
-            date=d.date,
-            status=d.status,
-            superseded_by=[d.superseded_by.label] if d.superseded_by else [],
-            supersedes=[old.label for old in d.supersedes.all()],
-            links=[(link.kind, "out", link.target.label) for link in d.links_out.all()],
+            name=labels[row["pk"]],
+            number=row["number"],
+            title=row["title"],
+            date=row["date"],
+            status=row["status"],
+            superseded_by=(
+                [labels[row["superseded_by_id"]]] if row["superseded_by_id"] in labels else []
+            ),
+            supersedes=sorted(supersedes.get(row["pk"], [])),
+            links=links.get(row["pk"], []),
         )
-        for d in decisions
+        for row in rows
     ]
     return lint_records(records)
