@@ -131,9 +131,8 @@ def _build(job: ExportJob, target: BinaryIO, progress: Callable[[int, int], None
         )
         write_log_zip(target, job.team, records, progress=progress)
     else:
-        target.write(
-            log_pdf(job.team, decisions.only("pk", "number", "title", "status"), progress=progress)
-        )
+        records = decisions.only("pk", "number", "title", "status")
+        log_pdf(job.team, records, progress=progress, target=target)
 
 
 def export_job_run(*, job_id: int, worker: str) -> bool:

@@ -19,7 +19,8 @@ table of contents still read as one document:
    come out longer than measured (not expected: the placeholders are the widest), the
    parts are rendered again with the new offset.
 4. pypdf joins front matter and parts, keeping each part's bookmarks (one per record and
-   section), which take the place of the contents' links.
+   section), which take the place of the contents' links. The parts wait in a temporary
+   folder meanwhile, and the whole is written straight into the caller's file.
 
 The footer reads "Page N" (the total is on the cover): a part is rendered before the
 total is known. Each part gets its own render time limit (``log_timeout`` of its size),
@@ -29,8 +30,11 @@ so the job's limit grows with the number of records instead of cutting a big log
 from __future__ import annotations
 
 import io
+import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
 
 from django.conf import settings
 from django.template.loader import render_to_string
@@ -134,10 +138,27 @@ def log_pdf(
     *,
     chunk_size: int | None = None,
     progress: Callable[[int, int], None] | None = None,
-) -> bytes:
+    target: BinaryIO | None = None,
+) -> bytes | None:
     """The team's log (or ``decisions``, in number order) as one PDF, rendered in parts of
     ``chunk_size`` records (CHUNK_SIZE by default); ``progress(done, total)`` after each
-    part."""
+    part. Written into ``target`` when given (then None is returned), else returned.
+    Finished parts wait in a temporary folder, not in memory."""
+    with tempfile.TemporaryDirectory(prefix="archway-log-pdf-") as folder:
+        out = target if target is not None else io.BytesIO()
+        _log_pdf(team, decisions, Path(folder), out, chunk_size=chunk_size, progress=progress)
+        return None if target is not None else out.getvalue()
+
+
+def _log_pdf(
+    team: Team,
+    decisions: Sequence[Decision] | None,
+    folder: Path,
+    out: BinaryIO,
+    *,
+    chunk_size: int | None,
+    progress: Callable[[int, int], None] | None,
+) -> None:
     chunk_size = max(1, chunk_size or CHUNK_SIZE)
     if decisions is None:
         decisions = Decision.objects.filter(team=team)
@@ -163,7 +184,7 @@ def log_pdf(
         ).pages
     )
     for _ in range(MAX_LAYOUT_PASSES):
-        parts: list[bytes] = []
+        parts: list[Path] = []
         pages: dict[int, int] = {}
         next_page = front_pages + 1
         done = 0
@@ -172,7 +193,9 @@ def log_pdf(
             part = _part_pdf(team, records, first_page=next_page, generated=generated)
             count, starts = _start_pages(part, [d.number for d in records])
             pages.update({number: next_page + start for number, start in starts.items()})
-            parts.append(part)
+            parts.append(folder / f"part-{len(parts):05d}.pdf")
+            parts[-1].write_bytes(part)
+            del part
             next_page += count
             done += len(records)
             if progress is not None:
@@ -180,7 +203,9 @@ def log_pdf(
         front = _front_pdf(team, lines(pages), total_pages=next_page - 1, generated=generated)
         measured = len(PdfReader(io.BytesIO(front)).pages)
         if measured == front_pages:
-            return _join([front, *parts])
+            (folder / "front.pdf").write_bytes(front)
+            _join([folder / "front.pdf", *parts], out)
+            return
         front_pages = measured
     raise PdfError("The log's table of contents did not settle on a page count.")
 
@@ -195,10 +220,8 @@ def log_pdf_time_limit(count: int, *, chunk_size: int | None = None) -> float:
     return 2 * (renders + 2 * FRONT_TIMEOUT_S)
 
 
-def _join(pdfs: list[bytes]) -> bytes:
+def _join(pdfs: list[Path], out: BinaryIO) -> None:
     writer = PdfWriter()
     for pdf in pdfs:
-        writer.append(PdfReader(io.BytesIO(pdf)))
-    out = io.BytesIO()
+        writer.append(PdfReader(pdf))
     writer.write(out)
-    return out.getvalue()
