@@ -249,8 +249,9 @@ def decision_log_problems(*, team: Team) -> list[str]:
     links = DecisionLink.objects.filter(source__team=team).aggregate(
         count=Count("pk"), newest=Max("pk")
     )
+    changed = state["changed"].timestamp() if state["changed"] else 0
     key = "log-problems:{}:{}:{}:{}:{}".format(
-        team.pk, state["records"], state["changed"], links["count"], links["newest"]
+        team.pk, state["records"], changed, links["count"], links["newest"]
     )
     found = cache.get(key)
     if found is None:
