@@ -92,6 +92,7 @@ class Decision(models.Model):
         indexes = [
             models.Index(fields=["team", "chosen_pattern"], name="adr_team_pattern"),
             models.Index(fields=["team", "updated"], name="adr_team_updated"),
+            models.Index(fields=["team", "status", "number"], name="adr_team_status_number"),
         ]
 
     def __str__(self) -> str:

@@ -42,6 +42,7 @@ from decisions.reviews.minutes import minutes_pdf
 from decisions.reviews.selectors import (
     PollState,
     agenda_candidates,
+    attach_agenda_counts,
     live_shared,
     my_vote,
     poll_state,
@@ -73,13 +74,15 @@ CHANGED_EVENT = "reviewChanged"
 @require_GET
 def review_list(request: HttpRequest, team_slug: str) -> HttpResponse:
     membership = team_membership(request, team_slug)
+    sessions = paginate(request, session_list(team=membership.team))
+    attach_agenda_counts(sessions)
     return render(
         request,
         "decisions/reviews/review_list.html",
         {
             "team": membership.team,
             "membership": membership,
-            "sessions": paginate(request, session_list(team=membership.team)),
+            "sessions": sessions,
         },
     )
 
