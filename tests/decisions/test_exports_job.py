@@ -104,7 +104,11 @@ def test_an_unfinished_job_has_no_download(viewer_client, acme):
 
 
 def _export_files(job: ExportJob) -> list[Path]:
-    return sorted((Path(settings.MEDIA_ROOT) / "exports").glob(f"acme-log-{job.pk}.pdf*"))
+    """Files saved for this job (the storage never overwrites: an older run's file with
+    the same job number is left alone, so only files written since the job began count)."""
+    since = job.created.timestamp() - 1
+    found = (Path(settings.MEDIA_ROOT) / "exports").glob(f"acme-log-pdf-{job.pk}*")
+    return sorted(path for path in found if path.stat().st_mtime >= since)
 
 
 def _a_log_of(team, owner, records: int) -> None:
