@@ -200,13 +200,16 @@ team = Team.objects.get(slug={slug!r})
 decisions = Decision.objects.filter(team=team, number__lte={records})
 decisions = decisions.only("pk", "number", "title", "status")
 start = time.perf_counter()
-pdf = log_pdf(team, decisions)
+pdf = io.BytesIO()
+log_pdf(team, decisions, target=pdf)
 took = time.perf_counter() - start
-pages = len(PdfReader(io.BytesIO(pdf)).pages)
+# Peaks taken before this script reads the PDF back (which is not the job's memory).
+parent_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+child_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+pages = len(PdfReader(pdf).pages)
 print(json.dumps({{
-    "seconds": took, "pages": pages, "bytes": len(pdf),
-    "parent_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-    "child_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+    "seconds": took, "pages": pages, "bytes": len(pdf.getvalue()),
+    "parent_mb": parent_mb, "child_mb": child_mb,
 }}))
 """
     done = subprocess.run(
