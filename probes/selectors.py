@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.urls import reverse
 
 from decisions.evidence import HopEvidenceRow
@@ -17,19 +17,32 @@ from patterns.engine import HopEvidence, chain_estimate
 from probes.models import Endpoint, JobStatus, ProbeRun
 
 
-def endpoint_list(*, team: Team, archived: bool = False) -> list[Endpoint]:
-    """The team's endpoints in use (or the archived ones), each with ``latest_run`` attached."""
-    endpoints = list(Endpoint.objects.filter(team=team, archived_at__isnull=not archived))
-    latest: dict[int, ProbeRun] = {}
-    for run in ProbeRun.objects.filter(endpoint__in=endpoints).order_by("-created", "-pk"):
-        latest.setdefault(run.endpoint_id, run)
+def endpoint_list(*, team: Team, archived: bool = False) -> QuerySet[Endpoint]:
+    """The team's endpoints in use (or the archived ones), each annotated with
+    ``latest_run_id`` (any status); a page of them gets its runs with
+    ``attach_latest_runs``."""
+    newest = ProbeRun.objects.filter(endpoint=OuterRef("pk")).order_by("-created", "-pk")
+    return (
+        Endpoint.objects.filter(team=team, archived_at__isnull=not archived)
+        .select_related("team")
+        .annotate(latest_run_id=Subquery(newest.values("pk")[:1]))
+        .order_by("name", "pk")
+    )
+
+
+def attach_latest_runs(endpoints: Iterable[Endpoint]) -> None:
+    """Set ``latest_run`` on each endpoint of a page, in one query for the page."""
+    endpoints = list(endpoints)
+    # ``latest_run_id`` is the annotation endpoint_list adds, not a column.
+    latest = {e.pk: getattr(e, "latest_run_id", None) for e in endpoints}
+    runs = ProbeRun.objects.select_related("team").in_bulk([i for i in latest.values() if i])
     for endpoint in endpoints:
-        endpoint.latest_run = latest.get(endpoint.pk)
-    return endpoints
+        run_id = latest[endpoint.pk]
+        endpoint.latest_run = runs.get(run_id) if run_id else None
 
 
 def run_list(*, team: Team, endpoint: Endpoint | None = None) -> QuerySet[ProbeRun]:
-    runs = ProbeRun.objects.filter(team=team).select_related("endpoint", "created_by")
+    runs = ProbeRun.objects.filter(team=team).select_related("team", "endpoint", "created_by")
     if endpoint is not None:
         runs = runs.filter(endpoint=endpoint)
     return runs

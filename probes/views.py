@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseStopPolling
 
 from decisions.models import Membership, Role, UseCase
+from decisions.pagination import paginate
 from decisions.teams.access import TeamRequest, get_team_object_or_404, team_membership
 from decisions.teams.confirm import Confirmation, confirm_page
 from probes import plots, selectors
@@ -54,14 +55,16 @@ def endpoint_list(request: TeamRequest, team_slug: str) -> HttpResponse:
     membership = team_membership(request, team_slug)
     team = membership.team
     archived = request.GET.get("archived") == "1"
+    endpoints = paginate(request, selectors.endpoint_list(team=team, archived=archived))
+    selectors.attach_latest_runs(endpoints)
     return render(
         request,
         "probes/endpoint_list.html",
         _page(
             membership,
             archived=archived,
-            endpoints=selectors.endpoint_list(team=team, archived=archived),
-            runs=selectors.run_list(team=team)[:15],
+            endpoints=endpoints,
+            runs=paginate(request, selectors.run_list(team=team), param="runs", per_page=15),
             token=team_probe_token(team) if membership.is_facilitator else None,
             ownership_path=OWNERSHIP_PATH,
         ),
@@ -135,7 +138,9 @@ def endpoint_detail(request: TeamRequest, team_slug: str, pk: int) -> HttpRespon
         _page(
             request.membership,
             endpoint=endpoint,
-            runs=selectors.run_list(team=endpoint.team, endpoint=endpoint)[:30],
+            runs=paginate(
+                request, selectors.run_list(team=endpoint.team, endpoint=endpoint), per_page=30
+            ),
         ),
     )
 

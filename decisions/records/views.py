@@ -25,7 +25,6 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
@@ -39,12 +38,19 @@ from decisions.editing import (
     posted_base,
 )
 from decisions.models import Decision, DecisionStatus, ExportJob, Membership, Role, Team, UseCase
+from decisions.pagination import paginate
 from decisions.pdf import pdf_response
-from decisions.records.exports.jobs import EnqueueError, export_job_path, export_job_start
+from decisions.records.exports.jobs import (
+    EXPORT_KINDS,
+    LOG_PDF,
+    LOG_ZIP,
+    EnqueueError,
+    export_job_file,
+    export_job_start,
+)
 from decisions.records.exports.madr import to_madr
 from decisions.records.exports.nygard import to_nygard
 from decisions.records.exports.pdf import adr_pdf, record_context
-from decisions.records.exports.zip import log_zip
 from decisions.records.forms import (
     DecisionForm,
     ImportConfirmForm,
@@ -117,8 +123,11 @@ def adr_list(request: TeamRequest, team_slug: str) -> HttpResponse:
     context = {
         "team": team,
         "membership": membership,
-        "decisions": decision_list(team=team, **filters).prefetch_related(
-            "links_out__target", "links_in__source"
+        "decisions": paginate(
+            request,
+            decision_list(team=team, **filters).prefetch_related(
+                "links_out__target__team", "links_in__source__team"
+            ),
         ),
         "filters": filters,
         "statuses": DecisionStatus.choices,
@@ -423,28 +432,29 @@ def adr_diagram(request: TeamRequest, team_slug: str, number: int) -> HttpRespon
     return response
 
 
-@login_required
-@require_GET
-def adr_log_zip(request: TeamRequest, team_slug: str) -> HttpResponse:
+# --- the whole-log exports, as jobs ---------------------------------------------------
+
+
+def _export_start(request: TeamRequest, team_slug: str, kind: str) -> HttpResponse:
     membership = team_membership(request, team_slug)
-    team = membership.team
-    data = log_zip(team, decision_list(team=team).prefetch_related("supersedes"))
-    return _attachment(data, f"{slugify(team.slug)}-decisions.zip", "application/zip")
-
-
-# --- the whole-log PDF job ----------------------------------------------------------
+    try:
+        job = export_job_start(team=membership.team, by=request.user, kind=kind)
+    except EnqueueError as exc:
+        messages.error(request, str(exc))
+        return redirect("adr-list", team_slug=team_slug)
+    return redirect("adr-export-job", team_slug=team_slug, pk=job.pk)
 
 
 @login_required
 @require_POST
 def adr_log_pdf_start(request: TeamRequest, team_slug: str) -> HttpResponse:
-    membership = team_membership(request, team_slug)
-    try:
-        job = export_job_start(team=membership.team, by=request.user)
-    except EnqueueError as exc:
-        messages.error(request, str(exc))
-        return redirect("adr-list", team_slug=team_slug)
-    return redirect("adr-export-job", team_slug=team_slug, pk=job.pk)
+    return _export_start(request, team_slug, LOG_PDF)
+
+
+@login_required
+@require_POST
+def adr_log_zip_start(request: TeamRequest, team_slug: str) -> HttpResponse:
+    return _export_start(request, team_slug, LOG_ZIP)
 
 
 def _job_for(request: TeamRequest, team_slug: str, pk: int) -> tuple[Team, ExportJob]:
@@ -456,7 +466,12 @@ def _job_for(request: TeamRequest, team_slug: str, pk: int) -> tuple[Team, Expor
 @require_GET
 def adr_export_job(request: TeamRequest, team_slug: str, pk: int) -> HttpResponse:
     team, job = _job_for(request, team_slug, pk)
-    context = {"team": team, "membership": request.membership, "job": job}
+    context = {
+        "team": team,
+        "membership": request.membership,
+        "job": job,
+        "kind": EXPORT_KINDS.get(job.kind, EXPORT_KINDS[LOG_PDF]),
+    }
     if request.htmx:
         response = render(request, "decisions/records/adr_export_job.html#job-status", context)
         return response if job.is_active else HttpResponseStopPolling(response.content)
@@ -467,14 +482,15 @@ def adr_export_job(request: TeamRequest, team_slug: str, pk: int) -> HttpRespons
 @require_GET
 def adr_export_job_download(request: TeamRequest, team_slug: str, pk: int) -> FileResponse:
     team, job = _job_for(request, team_slug, pk)
-    path = export_job_path(job)
-    if path is None:
+    found = export_job_file(job)
+    kind = EXPORT_KINDS.get(job.kind)
+    if found is None or kind is None:
         raise Http404("This export has no file (yet).")
     return FileResponse(
-        open(path, "rb"),  # noqa: SIM115 - FileResponse closes it
+        found,
         as_attachment=True,
-        filename=f"{team.slug}-decision-log.pdf",
-        content_type="application/pdf",
+        filename=f"{team.slug}-decision-log.{kind.extension}",
+        content_type=kind.content_type,
     )
 
 

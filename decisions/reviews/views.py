@@ -31,6 +31,7 @@ from decisions.models import (
     Role,
     VoteChoice,
 )
+from decisions.pagination import paginate
 from decisions.pdf import pdf_response
 from decisions.reviews.forms import (
     AdvanceForm,
@@ -44,6 +45,7 @@ from decisions.reviews.minutes import minutes_pdf
 from decisions.reviews.selectors import (
     PollState,
     agenda_candidates,
+    attach_agenda_counts,
     live_shared,
     my_vote,
     poll_state,
@@ -77,13 +79,15 @@ CHANGED_EVENT = "reviewChanged"
 @require_GET
 def review_list(request: TeamRequest, team_slug: str) -> HttpResponse:
     membership = team_membership(request, team_slug)
+    sessions = paginate(request, session_list(team=membership.team))
+    attach_agenda_counts(sessions)
     return render(
         request,
         "decisions/reviews/review_list.html",
         {
             "team": membership.team,
             "membership": membership,
-            "sessions": session_list(team=membership.team),
+            "sessions": sessions,
         },
     )
 

@@ -23,3 +23,9 @@ def percent(value: float | None) -> str:
     if value is None or value == "":
         return ""
     return format(round(float(value), 4), "g")
+
+
+@register.filter
+def thousands(number: int) -> str:
+    """10000 -> "10,000" (list counts)."""
+    return f"{number:,}"

@@ -164,6 +164,8 @@ class UseCase(models.Model):
 
     class Meta:
         ordering = ["name"]
+        # A page of the list in name order reads the index instead of sorting every row.
+        indexes = [models.Index(fields=["team", "name"], name="usecase_team_name")]
 
     def __str__(self) -> str:
         return self.name

@@ -20,6 +20,7 @@ from decisions.editing import (
 )
 from decisions.evidence import usecase_evidence
 from decisions.models import Membership, Role, UseCase
+from decisions.pagination import paginate
 from decisions.search import query_param
 from decisions.teams.access import TeamRequest, get_team_object_or_404, team_membership
 from decisions.teams.confirm import Confirmation, confirm_page
@@ -60,7 +61,9 @@ def usecase_list(request: TeamRequest, team_slug: str) -> HttpResponse:
     context = {
         "team": membership.team,
         "membership": membership,
-        "use_cases": use_case_list(team=membership.team, query=query, archived=archived),
+        "use_cases": paginate(
+            request, use_case_list(team=membership.team, query=query, archived=archived)
+        ),
         "query": query,
         "archived": archived,
     }
