@@ -100,7 +100,7 @@ def test_saving_keeps_roles_availability_and_the_new_answers(member_client):
         ("hops-0-availability", "150", "less than or equal to 100"),
         ("hops-0-role", "optional", "Select a valid choice"),
         ("hops-0-p99_ms", "500", "at most 20 times p50"),
-        ("description", "d" * 10_001, "at most 10000 characters"),
+        ("description", "d" * 10_001, "under 10,000 characters"),
     ],
 )
 def test_bad_answers_get_a_field_error_not_a_500(member_client, field, value, message):
@@ -226,7 +226,7 @@ def test_an_old_snapshot_keeps_reading(member_client, acme):
 
 def test_hops_saved_before_roles_get_them_from_critical(acme):
     migration = __import__(
-        "decisions.migrations.0005_hop_roles_availability_and_operation_kind",
+        "decisions.migrations.0007_hop_roles_availability_and_operation_kind",
         fromlist=["roles_from_critical"],
     )
     use_case = make_use_case(acme, name="Before roles")
