@@ -21,6 +21,7 @@ test: setup redis lint
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: setup redis
+	$(PY) bench/bench_scale.py --build
 	$(PY) bench/run.py
 
 lint: deps

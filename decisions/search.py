@@ -29,8 +29,12 @@ from decisions.models import ChainHop, Decision, UseCase
 QUERY_MAX_CHARS = 200
 CONFIG = "english"
 # Every text field of an ADR; the options' JSON (names, summaries, pros, cons) as its text.
+# A change to these lists needs a migration that rebuilds its GIN index (see 0010).
 DECISION_FIELDS = (
     "title",
+    "decision_makers",
+    "consulted",
+    "informed",
     "context",
     "drivers",
     "considered_options",
@@ -58,7 +62,7 @@ def full_text() -> bool:
 
 
 def search_vector(fields: tuple[str, ...]) -> SearchVector:
-    """The indexed expression (the migration builds its GIN index from the same call)."""
+    """The indexed expression (migration 0010 built its GIN index from the same fields)."""
     return SearchVector(*fields, config=CONFIG)
 
 

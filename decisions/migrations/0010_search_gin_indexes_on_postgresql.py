@@ -6,20 +6,39 @@ so the planner matches the query to it. SQLite keeps the plain substring search.
 
 from django.db import migrations
 
-from decisions.search import DECISION_FIELDS, HOP_FIELDS, USE_CASE_FIELDS, search_vector
-
+# Frozen copies of decisions.search's field lists as of this migration: the index must stay
+# the expression it was built with, whatever the code says later.
 INDEXES = (
-    ("Decision", "decision_search_gin", DECISION_FIELDS),
-    ("UseCase", "usecase_search_gin", USE_CASE_FIELDS),
-    ("ChainHop", "chainhop_search_gin", HOP_FIELDS),
+    (
+        "Decision",
+        "decision_search_gin",
+        (
+            "title",
+            "decision_makers",
+            "consulted",
+            "informed",
+            "context",
+            "drivers",
+            "considered_options",
+            "chosen_option",
+            "justification",
+            "consequences",
+            "confirmation",
+            "more_information",
+        ),
+    ),
+    ("UseCase", "usecase_search_gin", ("name", "description")),
+    ("ChainHop", "chainhop_search_gin", ("service",)),
 )
 
 
 def _indexes(apps):
     from django.contrib.postgres.indexes import GinIndex
+    from django.contrib.postgres.search import SearchVector
 
     for model, name, fields in INDEXES:
-        yield apps.get_model("decisions", model), GinIndex(search_vector(fields), name=name)
+        vector = SearchVector(*fields, config="english")
+        yield apps.get_model("decisions", model), GinIndex(vector, name=name)
 
 
 def add_search_indexes(apps, schema_editor):
