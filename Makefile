@@ -21,11 +21,13 @@ test: setup redis lint
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: setup redis
+	$(PY) bench/bench_scale.py --build
 	$(PY) bench/run.py
 
 lint: deps
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
+	.venv/bin/mypy
 
 setup: system deps db
 	$(PY) manage.py migrate --noinput -v 0

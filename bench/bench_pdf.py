@@ -13,7 +13,8 @@ What is compared:
 * **50-ADR log**: ``log_html`` for 50 drafted records (a diagram each) plus the render,
   as the Celery job does it.
 
-Diagrams are cached by content (``patterns.diagrams.svg_cache``), so after the warm-ups
+Diagrams are kept by content (``patterns.diagrams.svg_cache`` and the ``DiagramRender``
+table, ADR-0011), so after the warm-ups
 the Archway render reuses its drawing, as a repeat download does. The table also shows
 the same render with the cache emptied first (dot runs every time), for comparison; it
 is not part of the ratio. The log's 50 records share one use case, so their diagrams are
@@ -75,7 +76,7 @@ def main() -> None:
     from weasyprint import HTML
 
     from decisions.demo import USE_CASES
-    from decisions.models import Decision, UseCase
+    from decisions.models import Decision, DiagramRender, UseCase
     from decisions.pdf import BASE_URL, SafeFetcher, render_pdf
     from decisions.records.exports.pdf import adr_html, log_html, log_timeout
     from decisions.records.services import decision_create_from_use_case
@@ -111,6 +112,7 @@ def main() -> None:
 
     def archway_cold() -> None:
         svg_cache.clear()
+        DiagramRender.objects.all().delete()  # drawings are kept in the database too
         archway()
 
     # Warm both paths (fonts, caches), then alternate them so that load from other
@@ -131,6 +133,7 @@ def main() -> None:
         decision_create_from_use_case(use_case=use_case, by=None)
     decisions = [load(n) for n in range(1, LOG_SIZE + 1)]
     svg_cache.clear()
+    DiagramRender.objects.all().delete()
     start = time.perf_counter()
     log_pdf = render_pdf(log_html(team, decisions), timeout=log_timeout(LOG_SIZE))
     log_s = time.perf_counter() - start

@@ -93,8 +93,9 @@ def prepare() -> None:
     hops = list(use_case.hops.order_by("position"))
     answers |= {"hops-TOTAL_FORMS": len(hops), "hops-INITIAL_FORMS": 0}
     for i, hop in enumerate(hops):
-        for field in ("service", "p50_ms", "p99_ms", "critical"):
-            answers[f"hops-{i}-{field}"] = getattr(hop, field)
+        for field in ("service", "p50_ms", "p99_ms", "role", "availability"):
+            if getattr(hop, field) is not None:
+                answers[f"hops-{i}-{field}"] = getattr(hop, field)
     # As a browser sends a form: a ticked checkbox as "on", an unticked one not at all.
     body = urlencode({k: "on" if v is True else v for k, v in answers.items() if v is not False})
     print(json.dumps({"cookies": cookies, "use_case": use_case.pk, "preview_body": body}))

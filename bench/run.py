@@ -56,7 +56,8 @@ def main(names: list[str]) -> int:
             capture_output=True,
             text=True,
             env={**os.environ, "PYTHONPATH": str(ROOT)},
-            timeout=900,
+            # The scale section renders a 1,000-record log PDF; give every section an hour.
+            timeout=3600,
         )
         took = time.monotonic() - started
         section = result.stdout.strip()

@@ -48,7 +48,7 @@ def _workers() -> dict[str, object]:
         replies = app.control.ping(timeout=WORKER_PING_TIMEOUT_S)
     except Exception as exc:  # noqa: BLE001 - any broker failure means "none answered"
         return {"count": 0, "error": str(exc)[:200] or type(exc).__name__}
-    return {"count": len(replies)}
+    return {"count": len(replies or [])}
 
 
 @never_cache

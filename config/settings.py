@@ -199,6 +199,8 @@ PROBE_MAX_CONCURRENCY = int(os.environ.get("ARCHWAY_PROBE_MAX_CONCURRENCY", "64"
 PROBE_MAX_DURATION_S = float(os.environ.get("ARCHWAY_PROBE_MAX_DURATION_S", "120"))
 PROBE_MAX_SHARDS = int(os.environ.get("ARCHWAY_PROBE_MAX_SHARDS", "8"))
 PROBE_MAX_RUNNING_PER_TEAM = int(os.environ.get("ARCHWAY_PROBE_MAX_RUNNING_PER_TEAM", "1"))
+# Broker logins are sealed with a key derived from this (probes/credentials.py).
+PROBE_CREDENTIALS_KEY = os.environ.get("ARCHWAY_CREDENTIALS_KEY") or SECRET_KEY
 
 LOGGING = {
     "version": 1,

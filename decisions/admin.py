@@ -40,6 +40,7 @@ class MembershipAdmin(admin.ModelAdmin):
 class ChainHopInline(admin.TabularInline):
     model = ChainHop
     extra = 0
+    readonly_fields = ["critical"]  # follows the role (ChainHop.save)
 
 
 @admin.register(UseCase)

@@ -250,6 +250,7 @@ def seed_demo_review(team: Team) -> list[str]:
         by=alice,
     )
     session = session_start(session=session, by=alice)
+    assert session.current_item is not None  # a started session is on its first item
     vote_cast(item=session.current_item, by=bob, choice="concerns")
     comment_add(
         item=session.current_item,

@@ -45,6 +45,12 @@ class HopEvidenceRow:
     measured_at: datetime | None = None
     measurement_label: str = ""
     measurement_link: str = ""
+    stated_availability: float | None = None
+    # Availability from the probe: requests sent, the share that succeeded, and the
+    # lower bound of its 95% Wilson interval (what the engine uses).
+    samples: int = 0
+    success_pct: float | None = None
+    availability_lower_pct: float | None = None
     # What a facilitator can do next: measure the endpoint, or add one for the hop.
     action_label: str = ""
     action_link: str = ""

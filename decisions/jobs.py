@@ -154,13 +154,18 @@ class Heartbeat(threading.Thread):
 
 
 def job_enqueue(
-    task: Any, calls: Iterable[Sequence[Any]], *, on_unavailable: Callable[[str], None]
+    task: Any,
+    calls: Iterable[Sequence[Any]],
+    *,
+    on_unavailable: Callable[[str], None],
+    options: dict[str, Any] | None = None,
 ) -> bool:
     """Publish one ``task`` message per argument tuple in ``calls``.
 
     A fresh broker connection, checked before publishing, turns a stopped Redis
     into one quick error; ``on_unavailable`` gets ``QUEUE_UNAVAILABLE`` with the
     cause and fails the job(s) so the page can say so. Returns whether all were sent.
+    ``options`` go to ``apply_async`` (a job's own ``time_limit``, for one).
     """
     from kombu.exceptions import OperationalError
 
@@ -168,9 +173,10 @@ def job_enqueue(
 
     try:
         with app.connection_for_write() as conn:
-            conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0.2, timeout=2)
+            # kombu takes interval_step in seconds as a float; celery-types says int.
+            conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0.2, timeout=2)  # type: ignore[arg-type]
             for args in calls:
-                task.apply_async(tuple(args), connection=conn, retry=False)
+                task.apply_async(tuple(args), connection=conn, retry=False, **(options or {}))
     except (OperationalError, OSError) as exc:
         log.warning("%s not enqueued: %s", task.name, exc)
         on_unavailable(f"{QUEUE_UNAVAILABLE} ({exc})")

@@ -29,10 +29,10 @@ import re
 import subprocess
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import graphviz
 
@@ -444,39 +444,81 @@ def svg_cache_key(graph: graphviz.Digraph) -> str:
     return digest.hexdigest()
 
 
-def render_svg(graph: graphviz.Digraph, *, timeout: float = DOT_TIMEOUT_S) -> str:
+class SvgStore(Protocol):
+    """Where drawn SVGs outlive the process, keyed by ``svg_cache_key``. The caller brings
+    it (``decisions.records.diagrams`` keeps them in the database): this module stays pure.
+    """
+
+    def get_many(self, keys: Collection[str]) -> dict[str, str]: ...
+
+    def put_many(self, svgs: Mapping[str, str]) -> None: ...
+
+
+def render_svg(
+    graph: graphviz.Digraph, *, timeout: float = DOT_TIMEOUT_S, store: SvgStore | None = None
+) -> str:
     """Run ``dot -Tsvg`` on the graph's source, killed after ``timeout`` seconds.
 
-    The result is cached by ``svg_cache_key``: the same source gives the same SVG, so a
-    repeat export or a record that did not change costs no subprocess."""
+    The result is looked up by ``svg_cache_key`` first in this process's small cache, then
+    in ``store``: the same source gives the same SVG, so a repeat export or a record that
+    did not change costs no subprocess. A new drawing goes into both."""
     key = svg_cache_key(graph)
     svg = svg_cache.get(key)
+    if svg is None and store is not None:
+        svg = store.get_many([key]).get(key)
     if svg is None:
         svg = _run_dot(graph.source, timeout)
-        svg_cache.put(key, svg)
+        if store is not None:
+            store.put_many({key: svg})
+    svg_cache.put(key, svg)
     return svg
 
 
 def render_svgs(
-    graphs: Iterable[graphviz.Digraph | None], *, timeout: float = DOT_TIMEOUT_S
+    graphs: Iterable[graphviz.Digraph | None],
+    *,
+    timeout: float = DOT_TIMEOUT_S,
+    store: SvgStore | None = None,
 ) -> list[str | DiagramError | None]:
-    """``render_svg`` for many graphs, up to ``DOT_WORKERS`` dot processes at once (each
+    """``render_svg`` for many graphs: one look-up in ``store`` for all of them, then each
+    distinct source not found drawn once, up to ``DOT_WORKERS`` dot processes at once (each
     with its own time limit). In order; a failure is returned as its DiagramError, a None
     graph gives None."""
+    graphs = list(graphs)
+    keys = [None if graph is None else svg_cache_key(graph) for graph in graphs]
+    found: dict[str, str | DiagramError] = {}
+    for key in {key for key in keys if key is not None}:
+        svg = svg_cache.get(key)
+        if svg is not None:
+            found[key] = svg
+    missing = {key for key in keys if key is not None and key not in found}
+    if store is not None and missing:
+        found.update(store.get_many(missing))
+    to_draw = {
+        key: graph.source
+        for key, graph in zip(keys, graphs, strict=True)
+        if key is not None and graph is not None and key not in found
+    }
 
-    def one(graph: graphviz.Digraph | None) -> str | DiagramError | None:
-        if graph is None:
-            return None
+    def draw(source: str) -> str | DiagramError:
         try:
-            return render_svg(graph, timeout=timeout)
+            return _run_dot(source, timeout)
         except DiagramError as exc:
             return exc
 
-    graphs = list(graphs)
-    if len(graphs) < 2 or DOT_WORKERS < 2:
-        return [one(graph) for graph in graphs]
-    with ThreadPoolExecutor(max_workers=DOT_WORKERS, thread_name_prefix="dot") as pool:
-        return list(pool.map(one, graphs))
+    if len(to_draw) < 2 or DOT_WORKERS < 2:
+        drawn = [draw(source) for source in to_draw.values()]
+    else:
+        with ThreadPoolExecutor(max_workers=DOT_WORKERS, thread_name_prefix="dot") as pool:
+            drawn = list(pool.map(draw, to_draw.values()))
+    new = {key: svg for key, svg in zip(to_draw, drawn, strict=True) if isinstance(svg, str)}
+    if store is not None and new:
+        store.put_many(new)
+    found.update(zip(to_draw, drawn, strict=True))
+    for key, answer in found.items():
+        if isinstance(answer, str):
+            svg_cache.put(key, answer)
+    return [None if key is None else found[key] for key in keys]
 
 
 def _run_dot(source: str, timeout: float) -> str:
@@ -517,9 +559,12 @@ def diagram_svg(
     recommendation: Mapping[str, Any] | None = None,
     *,
     timeout: float = DOT_TIMEOUT_S,
+    store: SvgStore | None = None,
 ) -> str:
     """``render_svg(pattern_diagram(...))`` in one call."""
-    return render_svg(pattern_diagram(use_case, pattern, recommendation), timeout=timeout)
+    return render_svg(
+        pattern_diagram(use_case, pattern, recommendation), timeout=timeout, store=store
+    )
 
 
 def print_svg(svg: str) -> str:

@@ -1,5 +1,9 @@
 """Demo endpoints for team acme, pointing at the demo service (`make run` starts it).
 
+Also a Redis stream endpoint (in a Redis database other than Celery's) and,
+when they answer on their default loopback ports, RabbitMQ and NATS
+endpoints; the demo confirms them as operated by the team.
+
 Idempotent: running it twice changes nothing the second time. The service
 names match the chains in ``decisions/demo.py``, so once a demo probe has run,
 the use cases that call these services show measured latency.
@@ -7,10 +11,17 @@ the use cases that call these services show measured latency.
 
 from __future__ import annotations
 
+import socket
+from urllib.parse import urlsplit
+
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.utils import timezone
 
 from decisions.models import Team
+from probes.credentials import seal
+from probes.egress import Credentials
 from probes.models import Endpoint
 
 DEMO_SERVICE = "http://127.0.0.1:8001"
@@ -23,6 +34,34 @@ ENDPOINTS: list[tuple[str, str, str, str, int | None]] = [
     ("Send notification", "notifications", "POST", "/notifications/send", 200),
     ("Search suggestions", "search", "GET", "/search?q=lamp", 200),
 ]
+
+
+def demo_redis_db() -> int:
+    """A Redis database the demo's stream may use: never the one Celery uses."""
+    celery_db = urlsplit(settings.REDIS_URL).path.strip("/") or "0"
+    return 3 if celery_db != "3" else 4
+
+
+def answers_on_loopback(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.3):
+            return True
+    except OSError:
+        return False
+
+
+def broker_endpoints() -> list[tuple[str, str, Credentials | None]]:
+    """(name, URL, login) of the demo brokers: Redis always, the others when they answer."""
+    found: list[tuple[str, str, Credentials | None]] = [
+        ("Order events (Redis stream)", f"redis://127.0.0.1:6379/{demo_redis_db()}", None)
+    ]
+    if answers_on_loopback(5672):
+        found.append(
+            ("Order events (RabbitMQ)", "amqp://127.0.0.1:5672/", Credentials("guest", "guest"))
+        )
+    if answers_on_loopback(4222):
+        found.append(("Order events (NATS JetStream)", "nats://127.0.0.1:4222?jetstream=1", None))
+    return found
 
 
 @transaction.atomic
@@ -46,6 +85,21 @@ def seed_demo() -> list[str]:
                 "expected_status": expected,
                 "timeout_s": 2.0,
                 "created_by": author,
+            },
+        )
+        if made:
+            created.append(f"endpoint {name!r}")
+    for name, url, login in broker_endpoints():
+        _, made = Endpoint.objects.get_or_create(
+            team=team,
+            name=name,
+            defaults={
+                "url": url,
+                "credentials_sealed": seal(login, settings.PROBE_CREDENTIALS_KEY) if login else "",
+                "timeout_s": 2.0,
+                "created_by": author,
+                "confirmed_by": author,
+                "confirmed_at": timezone.now(),
             },
         )
         if made:

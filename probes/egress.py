@@ -2,7 +2,8 @@
 
 Pure Python (no Django): settings are passed in. The guard
 
-1. accepts only ``http`` and ``https`` URLs and parses the host carefully,
+1. accepts only the schemes its caller names (``http``/``https`` by default,
+   :data:`PROBE_SCHEMES` for broker and gRPC probes) and parses the host carefully,
    normalising the spellings a browser or curl would accept for the same
    address (``127.1``, ``2130706433``, ``0x7f.1``, ``0177.0.0.1``,
    ``[::ffff:127.0.0.1]``, trailing dots ...) before any check;
@@ -15,7 +16,13 @@ Pure Python (no Django): settings are passed in. The guard
    IPv6 transition ranges (IPv4-mapped, NAT64, 6to4, Teredo) unless the
    administrator's allow-list covers them;
 4. refuses cloud metadata addresses whatever the allow-list says, including
-   when they are embedded in an IPv6 transition address.
+   when they are embedded in an IPv6 transition address: IPv4-mapped and
+   IPv4-compatible, NAT64 (``64:ff9b::/96`` and the local-use
+   ``64:ff9b:1::/48``, IPv4 in the last 32 bits), 6to4 and Teredo.
+
+Credentials never pass the guard: a broker URL's ``user:password@`` is taken
+out with :func:`split_credentials` first (stored apart by the caller) and
+the bare URL is guarded; :func:`redact_url` is what error messages may show.
 
 Allow-list semantics (``ARCHWAY_PROBE_ALLOW``, parsed by :func:`parse_allow_list`):
 
@@ -38,7 +45,7 @@ import ipaddress
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -49,7 +56,40 @@ OWNERSHIP_PATH = "/.well-known/archway-probe.txt"
 LOW_RATE_WITHOUT_PROOF = (1.0, 60.0)  # (requests per second, seconds)
 
 ALLOWED_SCHEMES = ("http", "https")
-DEFAULT_PORTS = {"http": 80, "https": 443}
+# Every scheme a probe can aim at, with its default port and kind. TLS schemes
+# verify the certificate against the registered host name, not the address.
+DEFAULT_PORTS = {
+    "http": 80,
+    "https": 443,
+    "grpc": 80,
+    "grpcs": 443,
+    "amqp": 5672,
+    "amqps": 5671,
+    "redis": 6379,
+    "rediss": 6379,
+    "nats": 4222,
+    "nats+tls": 4222,
+    "tls": 4222,
+    "mqtt": 1883,
+    "mqtts": 8883,
+}
+PROBE_SCHEMES = tuple(DEFAULT_PORTS)
+SCHEME_KINDS = {
+    "http": "http",
+    "https": "http",
+    "grpc": "grpc",
+    "grpcs": "grpc",
+    "amqp": "amqp",
+    "amqps": "amqp",
+    "redis": "redis",
+    "rediss": "redis",
+    "nats": "nats",
+    "nats+tls": "nats",
+    "tls": "nats",
+    "mqtt": "mqtt",
+    "mqtts": "mqtt",
+}
+TLS_SCHEMES = frozenset({"https", "grpcs", "amqps", "rediss", "nats+tls", "tls", "mqtts"})
 
 # Refused whatever the allow-list says: they hand out cloud credentials.
 METADATA_ADDRESSES: frozenset[IPAddress] = frozenset(
@@ -193,9 +233,14 @@ def guard_target(
     *,
     allow: AllowList | None,
     resolver: Resolver = default_resolver,
+    schemes: tuple[str, ...] = ALLOWED_SCHEMES,
 ) -> GuardedTarget:
-    """Check ``url`` and return where the probe may connect, or raise EgressRefused."""
-    scheme, host, port, path_and_query, literal = _split(url)
+    """Check ``url`` and return where the probe may connect, or raise EgressRefused.
+
+    ``schemes`` names the schemes this caller can probe (HTTP by default;
+    :data:`PROBE_SCHEMES` for every kind).
+    """
+    scheme, host, port, path_and_query, literal = _split(url, schemes)
     if literal is not None:
         addresses = [literal]
         by_name = False
@@ -233,6 +278,60 @@ def ownership_url(target: GuardedTarget) -> str:
     return f"{target.scheme}://{host}{port}{OWNERSHIP_PATH}"
 
 
+# --- credentials ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """A broker login taken out of a URL; its repr never shows the secret."""
+
+    username: str
+    password: str = field(default="", repr=False)
+
+    def __repr__(self) -> str:
+        return (
+            f"Credentials(username={self.username!r}, password={'***' if self.password else ''!r})"
+        )
+
+    __str__ = __repr__
+
+
+def split_credentials(url: str) -> tuple[str, Credentials | None]:
+    """``amqp://u:p@host/vh`` -> (``amqp://host/vh``, Credentials("u", "p")).
+
+    The user name and password are percent-decoded. A URL without ``@`` in
+    its authority comes back unchanged with ``None``.
+    """
+    parts = urlsplit(url)
+    userinfo, at, hostport = parts.netloc.rpartition("@")
+    if not at:
+        return url, None
+    user, _, password = userinfo.partition(":")
+    bare = urlunsplit((parts.scheme, hostport, parts.path, parts.query, parts.fragment))
+    return bare, Credentials(unquote(user), unquote(password))
+
+
+def join_credentials(url: str, credentials: Credentials | None) -> str:
+    """The inverse of :func:`split_credentials` (percent-encodes both parts)."""
+    if credentials is None:
+        return url
+    parts = urlsplit(url)
+    userinfo = quote(credentials.username, safe="")
+    if credentials.password:
+        userinfo += ":" + quote(credentials.password, safe="")
+    netloc = f"{userinfo}@{parts.netloc}"
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+def redact_url(url: str) -> str:
+    """``url`` with any user name and password replaced by ``***`` (for messages)."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    hostport = parts.netloc.rpartition("@")[2]
+    return urlunsplit((parts.scheme, f"***@{hostport}", parts.path, parts.query, parts.fragment))
+
+
 # --- checks -------------------------------------------------------------------
 
 
@@ -268,6 +367,10 @@ def _check(address: IPAddress, *, allow: AllowList | None, name_allowed: bool, h
     return "public"
 
 
+# IPv6 prefixes whose last 32 bits are an IPv4 address the packet reaches.
+_LAST_32_BITS_V4 = (_net("64:ff9b::/96"), _net("64:ff9b:1::/48"))
+
+
 def _metadata_in(address: IPAddress) -> IPAddress | None:
     """The metadata address ``address`` is or embeds, if any."""
     if address in METADATA_ADDRESSES:
@@ -280,8 +383,9 @@ def _metadata_in(address: IPAddress) -> IPAddress | None:
             embedded.append(address.sixtofour)
         if address.teredo is not None:
             embedded.append(address.teredo[1])
+            embedded.append(address.teredo[0])
         packed = address.packed
-        if packed[:12] == bytes(12) or address in _net("64:ff9b::/96"):
+        if packed[:12] == bytes(12) or any(address in net for net in _LAST_32_BITS_V4):
             embedded.append(ipaddress.IPv4Address(packed[12:]))
         for inner in embedded:
             if inner in METADATA_ADDRESSES:
@@ -292,7 +396,7 @@ def _metadata_in(address: IPAddress) -> IPAddress | None:
 # --- parsing ------------------------------------------------------------------
 
 
-def _split(url: str) -> tuple[str, str, int, str, IPAddress | None]:
+def _split(url: str, schemes: tuple[str, ...]) -> tuple[str, str, int, str, IPAddress | None]:
     """Split and normalise ``url``: (scheme, host, port, path_and_query, literal)."""
     if any(ch in url for ch in "\r\n\t\x00 ") or not url.isprintable():
         raise EgressRefused("the URL contains whitespace or control characters")
@@ -303,9 +407,10 @@ def _split(url: str) -> tuple[str, str, int, str, IPAddress | None]:
     except ValueError as exc:
         raise EgressRefused(f"the URL could not be parsed ({exc})") from exc
     scheme = parts.scheme.lower()
-    if scheme not in ALLOWED_SCHEMES:
+    if scheme not in schemes:
         shown = scheme or "(none)"
-        raise EgressRefused(f"scheme {shown!r} is not allowed; use http or https")
+        choices = " or ".join(schemes) if len(schemes) <= 2 else ", ".join(schemes)
+        raise EgressRefused(f"scheme {shown!r} is not allowed; use {choices}")
     netloc = parts.netloc
     if "@" in netloc:
         raise EgressRefused("credentials in the URL are not allowed")

@@ -7,13 +7,14 @@ Nothing here reaches the network.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.conf import settings
 
 from decisions.models import Team, UseCase
-from probes.models import Endpoint, LoadModel
+from probes.egress import Credentials, split_credentials
+from probes.models import BROKER_KINDS, Endpoint, Kind, LoadModel, kind_of
 from probes.services.runs import RunRequest
 
 # The engine writes these itself; accepting them would only mislead.
@@ -21,6 +22,20 @@ RESERVED_HEADERS = {"host", "content-length", "transfer-encoding", "connection"}
 
 
 class EndpointForm(forms.ModelForm):
+    """An endpoint; a broker login typed in the URL is taken out here and sealed on save.
+
+    The stored login is never put back into the form: leave it out of the URL
+    to keep it, type it again to replace it.
+    """
+
+    confirm_operated = forms.BooleanField(
+        label="This team operates this server",
+        required=False,
+        help_text=(
+            "Broker and gRPC endpoints only: they cannot serve the ownership token file, so a "
+            "facilitator confirms it instead. Needed again when the host or port changes."
+        ),
+    )
     headers_text = forms.CharField(
         label="Headers",
         required=False,
@@ -43,7 +58,8 @@ class EndpointForm(forms.ModelForm):
             self.initial["headers_text"] = "\n".join(
                 f"{k}: {v}" for k, v in (self.instance.headers or {}).items()
             )
-        order = ["name", "service", "url", "method", "headers_text", "body"]
+        self.login: Credentials | None = None
+        order = ["name", "service", "url", "confirm_operated", "method", "headers_text", "body"]
         self.order_fields([*order, "expected_status", "timeout_s"])
 
     def clean_name(self) -> str:
@@ -56,7 +72,19 @@ class EndpointForm(forms.ModelForm):
         return name
 
     def clean_url(self) -> str:
-        return self.cleaned_data["url"].strip()
+        url = self.cleaned_data["url"].strip()
+        if kind_of(url) in BROKER_KINDS:
+            url, self.login = split_credentials(url)
+        return url
+
+    def clean(self) -> dict[str, Any]:
+        data = cast(dict[str, Any], super().clean())
+        url = data.get("url")
+        if url and kind_of(url) == Kind.HTTP and data.get("confirm_operated"):
+            self.add_error(
+                "confirm_operated", "HTTP endpoints prove ownership with the token file instead."
+            )
+        return data
 
     def clean_headers_text(self) -> dict[str, str]:
         headers: dict[str, str] = {}
@@ -133,7 +161,7 @@ class RunForm(forms.Form):
     def __init__(self, *args: Any, endpoint: Endpoint, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.endpoint = endpoint
-        self.fields["use_case"].queryset = UseCase.objects.filter(
+        cast(forms.ModelChoiceField, self.fields["use_case"]).queryset = UseCase.objects.filter(
             team_id=endpoint.team_id, archived_at__isnull=True
         )
         self.fields["rate"].help_text += f" At most {settings.PROBE_MAX_RATE:g}/s."
@@ -142,7 +170,8 @@ class RunForm(forms.Form):
         self.fields["shards"].help_text += f" At most {settings.PROBE_MAX_SHARDS}."
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if self.errors:
             return data
         if data["model"] == LoadModel.OPEN and not data.get("rate"):

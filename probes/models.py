@@ -8,17 +8,21 @@ shard has finished, the exact merge of the shard outcomes.
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
 
 from decisions.jobs import ACTIVE, FINISHED, Job, JobStatus
+from probes.egress import SCHEME_KINDS
 
 __all__ = [
     "ACTIVE",
     "FINISHED",
     "Endpoint",
     "JobStatus",
+    "Kind",
     "LoadModel",
     "ProbeRun",
     "ProbeShard",
@@ -39,8 +43,31 @@ class Method(models.TextChoices):
     HEAD = "HEAD", "HEAD"
 
 
+class Kind(models.TextChoices):
+    HTTP = "http", "HTTP"
+    GRPC = "grpc", "gRPC"
+    AMQP = "amqp", "RabbitMQ (AMQP)"
+    REDIS = "redis", "Redis Streams"
+    NATS = "nats", "NATS"
+    MQTT = "mqtt", "MQTT"
+
+
+BROKER_KINDS = (Kind.AMQP, Kind.REDIS, Kind.NATS, Kind.MQTT)
+
+
+def kind_of(url: str) -> str:
+    """The endpoint kind a URL's scheme names (http when the scheme is unknown)."""
+    return SCHEME_KINDS.get(urlsplit(url).scheme.lower(), Kind.HTTP)
+
+
 class Endpoint(models.Model):
-    """One HTTP call a team's use cases depend on, probed through the egress guard."""
+    """One call or broker a team's use cases depend on, probed through the egress guard.
+
+    A broker URL is stored without its login: the login is sealed apart in
+    ``credentials_sealed`` (``probes.credentials``), never shown or exported.
+    Broker and gRPC endpoints run only once a facilitator has confirmed that
+    the team operates them (``confirmed_by``/``confirmed_at``).
+    """
 
     team = models.ForeignKey("decisions.Team", on_delete=models.CASCADE, related_name="endpoints")
     name = models.CharField(max_length=120)
@@ -56,9 +83,21 @@ class Endpoint(models.Model):
         "URL",
         max_length=2000,
         help_text=(
-            "http or https only. Checked by the egress guard when saved and before every run."
+            "http(s), grpc(s), amqp(s), redis(s), nats (tls), mqtt(s). Checked by the egress "
+            "guard when saved and before every run."
         ),
     )
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.HTTP, editable=False)
+    credentials_sealed = models.TextField(blank=True, editable=False)
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+    )
+    confirmed_at = models.DateTimeField(null=True, blank=True, editable=False)
     method = models.CharField(max_length=8, choices=Method.choices, default=Method.GET)
     headers = models.JSONField(
         default=dict, blank=True, help_text="Extra request headers, name to value."
@@ -83,6 +122,8 @@ class Endpoint(models.Model):
         blank=True,
         help_text="Set when archived: hidden from the list, its probes kept as evidence.",
     )
+    # Not a column: probes.selectors.endpoint_list attaches each endpoint's latest run.
+    latest_run: ProbeRun | None
 
     class Meta:
         ordering = ["name"]
@@ -93,12 +134,24 @@ class Endpoint(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def save(self, *args, **kwargs) -> None:
+        self.kind = kind_of(self.url)
+        super().save(*args, **kwargs)
+
     def get_absolute_url(self) -> str:
         return reverse("probes:endpoint-detail", args=[self.team.slug, self.pk])
 
     @property
     def is_archived(self) -> bool:
         return self.archived_at is not None
+
+    @property
+    def is_broker(self) -> bool:
+        return self.kind in BROKER_KINDS
+
+    @property
+    def needs_confirmation(self) -> bool:
+        return self.kind != Kind.HTTP and self.confirmed_at is None
 
 
 class ProbeRun(Job):

@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.urls import reverse
 
 from decisions.evidence import HopEvidenceRow
@@ -17,19 +17,32 @@ from patterns.engine import HopEvidence, chain_estimate
 from probes.models import Endpoint, JobStatus, ProbeRun
 
 
-def endpoint_list(*, team: Team, archived: bool = False) -> list[Endpoint]:
-    """The team's endpoints in use (or the archived ones), each with ``latest_run`` attached."""
-    endpoints = list(Endpoint.objects.filter(team=team, archived_at__isnull=not archived))
-    latest: dict[int, ProbeRun] = {}
-    for run in ProbeRun.objects.filter(endpoint__in=endpoints).order_by("-created", "-pk"):
-        latest.setdefault(run.endpoint_id, run)
+def endpoint_list(*, team: Team, archived: bool = False) -> QuerySet[Endpoint]:
+    """The team's endpoints in use (or the archived ones), each annotated with
+    ``latest_run_id`` (any status); a page of them gets its runs with
+    ``attach_latest_runs``."""
+    newest = ProbeRun.objects.filter(endpoint=OuterRef("pk")).order_by("-created", "-pk")
+    return (
+        Endpoint.objects.filter(team=team, archived_at__isnull=not archived)
+        .select_related("team")
+        .annotate(latest_run_id=Subquery(newest.values("pk")[:1]))
+        .order_by("name", "pk")
+    )
+
+
+def attach_latest_runs(endpoints: Iterable[Endpoint]) -> None:
+    """Set ``latest_run`` on each endpoint of a page, in one query for the page."""
+    endpoints = list(endpoints)
+    # ``latest_run_id`` is the annotation endpoint_list adds, not a column.
+    latest = {e.pk: getattr(e, "latest_run_id", None) for e in endpoints}
+    runs = ProbeRun.objects.select_related("team").in_bulk([i for i in latest.values() if i])
     for endpoint in endpoints:
-        endpoint.latest_run = latest.get(endpoint.pk)
-    return endpoints
+        run_id = latest[endpoint.pk]
+        endpoint.latest_run = runs.get(run_id) if run_id else None
 
 
 def run_list(*, team: Team, endpoint: Endpoint | None = None) -> QuerySet[ProbeRun]:
-    runs = ProbeRun.objects.filter(team=team).select_related("endpoint", "created_by")
+    runs = ProbeRun.objects.filter(team=team).select_related("team", "endpoint", "created_by")
     if endpoint is not None:
         runs = runs.filter(endpoint=endpoint)
     return runs
@@ -60,12 +73,20 @@ def latest_valid_runs(*, team_id: int, services: Iterable[str]) -> dict[str, Pro
 
 
 def evidence_from_run(run: ProbeRun) -> HopEvidence:
+    """Latency and success counts of a run: every request sent in the window counts, and
+    one that ended in an error of any kind (connect, timeout, status, protocol) failed.
+    The engine turns the counts into the lower bound of a 95% Wilson interval."""
     s = run.summary or {}
     when = run.finished_at.strftime("%Y-%m-%d %H:%M") if run.finished_at else ""
+    samples = int(s.get("requests") or 0)
+    errors = s.get("errors") or {}
+    failed = sum(errors.values()) if isinstance(errors, dict) else int(errors)
     return HopEvidence(
         p50_ms=float(s.get("p50_ms", 0.0)),
         p99_ms=float(s.get("p99_ms", 0.0)),
         source=f"probe #{run.pk} of {run.endpoint.name}, {when} UTC".strip(),
+        samples=samples,
+        successes=max(0, samples - failed),
     )
 
 
@@ -88,14 +109,15 @@ def usecase_evidence_rows(
     """
     services = [hop.service for hop in hops]
     by_service: dict[str, Endpoint] = {}
-    for endpoint in Endpoint.objects.filter(team=team, service__in=services):
-        by_service.setdefault(endpoint.service, endpoint)
+    for found in Endpoint.objects.filter(team=team, service__in=services):
+        by_service.setdefault(found.service, found)
     runs = latest_valid_runs(team_id=team.pk, services=services)
     rows = []
     for hop in hops:
         run = runs.get(hop.service)
         endpoint = run.endpoint if run is not None else by_service.get(hop.service)
         measured = (run.summary or {}) if run is not None else {}
+        counted = evidence_from_run(run) if run is not None else None
         if endpoint is not None:
             action_label = "Probe it"
             action_link = reverse("probes:run-create", args=[team.slug, endpoint.pk])
@@ -121,6 +143,12 @@ def usecase_evidence_rows(
                 measurement_link=reverse("probes:run-detail", args=[team.slug, run.pk])
                 if run
                 else "",
+                stated_availability=hop.availability,
+                samples=counted.samples if counted else 0,
+                success_pct=None
+                if counted is None or counted.success_ratio is None
+                else 100.0 * counted.success_ratio,
+                availability_lower_pct=counted.availability_lower_pct if counted else None,
                 action_label=action_label,
                 action_link=action_link,
             )

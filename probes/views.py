@@ -11,13 +11,14 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.forms import BaseForm
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
 from decisions.models import Membership, Role, UseCase
-from decisions.teams.access import get_team_object_or_404, team_membership
+from decisions.pagination import paginate
+from decisions.teams.access import TeamRequest, get_team_object_or_404, team_membership
 from decisions.teams.confirm import Confirmation, confirm_page
 from probes import plots, selectors
 from probes.egress import OWNERSHIP_PATH
@@ -50,18 +51,20 @@ def _page(membership: Membership, **context: Any) -> dict[str, Any]:
 
 @login_required
 @require_GET
-def endpoint_list(request: HttpRequest, team_slug: str) -> HttpResponse:
+def endpoint_list(request: TeamRequest, team_slug: str) -> HttpResponse:
     membership = team_membership(request, team_slug)
     team = membership.team
     archived = request.GET.get("archived") == "1"
+    endpoints = paginate(request, selectors.endpoint_list(team=team, archived=archived))
+    selectors.attach_latest_runs(endpoints)
     return render(
         request,
         "probes/endpoint_list.html",
         _page(
             membership,
             archived=archived,
-            endpoints=selectors.endpoint_list(team=team, archived=archived),
-            runs=selectors.run_list(team=team)[:15],
+            endpoints=endpoints,
+            runs=paginate(request, selectors.run_list(team=team), param="runs", per_page=15),
             token=team_probe_token(team) if membership.is_facilitator else None,
             ownership_path=OWNERSHIP_PATH,
         ),
@@ -70,7 +73,7 @@ def endpoint_list(request: HttpRequest, team_slug: str) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def endpoint_create(request: HttpRequest, team_slug: str) -> HttpResponse:
+def endpoint_create(request: TeamRequest, team_slug: str) -> HttpResponse:
     membership = team_membership(request, team_slug, need=Role.FACILITATOR)
     # "Add endpoint" on a use case's chain names the hop's service.
     service = request.GET.get("service", "")[:80]
@@ -79,7 +82,7 @@ def endpoint_create(request: HttpRequest, team_slug: str) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def endpoint_edit(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
+def endpoint_edit(request: TeamRequest, team_slug: str, pk: int) -> HttpResponse:
     endpoint = get_team_object_or_404(
         request, Endpoint, team_slug=team_slug, need=Role.FACILITATOR, pk=pk
     )
@@ -87,13 +90,18 @@ def endpoint_edit(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse
 
 
 def _endpoint_form(
-    request: HttpRequest, membership: Membership, endpoint: Endpoint
+    request: TeamRequest, membership: Membership, endpoint: Endpoint
 ) -> HttpResponse:
     if request.method == "POST":
         form = EndpointForm(request.POST, instance=endpoint, team=membership.team)
         if form.is_valid():
             try:
-                endpoint = endpoint_save(endpoint=form.save(commit=False), by=request.user)
+                endpoint = endpoint_save(
+                    endpoint=form.save(commit=False),
+                    by=request.user,
+                    credentials=form.login,
+                    confirm=form.cleaned_data["confirm_operated"],
+                )
             except ProbeRefused as exc:
                 _add_refusal(form, exc)
             else:
@@ -120,7 +128,7 @@ def _add_refusal(form: BaseForm, refusal: ProbeRefused) -> None:
 
 @login_required
 @require_GET
-def endpoint_detail(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
+def endpoint_detail(request: TeamRequest, team_slug: str, pk: int) -> HttpResponse:
     endpoint = get_team_object_or_404(
         request, Endpoint.objects.select_related("team"), team_slug=team_slug, pk=pk
     )
@@ -130,14 +138,16 @@ def endpoint_detail(request: HttpRequest, team_slug: str, pk: int) -> HttpRespon
         _page(
             request.membership,
             endpoint=endpoint,
-            runs=selectors.run_list(team=endpoint.team, endpoint=endpoint)[:30],
+            runs=paginate(
+                request, selectors.run_list(team=endpoint.team, endpoint=endpoint), per_page=30
+            ),
         ),
     )
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def endpoint_delete(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
+def endpoint_delete(request: TeamRequest, team_slug: str, pk: int) -> HttpResponse:
     """Delete an endpoint with its probes, or archive it when an ADR cites them."""
     endpoint = get_team_object_or_404(
         request, Endpoint.objects.select_related("team"), team_slug=team_slug,
@@ -183,7 +193,7 @@ def endpoint_delete(request: HttpRequest, team_slug: str, pk: int) -> HttpRespon
 
 @login_required
 @require_POST
-def endpoint_restore(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
+def endpoint_restore(request: TeamRequest, team_slug: str, pk: int) -> HttpResponse:
     endpoint = get_team_object_or_404(
         request, Endpoint, team_slug=team_slug, need=Role.FACILITATOR, pk=pk
     )
@@ -194,7 +204,7 @@ def endpoint_restore(request: HttpRequest, team_slug: str, pk: int) -> HttpRespo
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def run_create(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
+def run_create(request: TeamRequest, team_slug: str, pk: int) -> HttpResponse:
     endpoint = get_team_object_or_404(
         request,
         Endpoint.objects.select_related("team"),
@@ -239,7 +249,7 @@ def run_create(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def run_detail(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
+def run_detail(request: TeamRequest, team_slug: str, pk: int) -> HttpResponse:
     """The live page while the run is active, the results once it ends.
 
     htmx polls this view every 500 ms for the ``run-body`` fragment; the answer
@@ -262,7 +272,7 @@ def run_detail(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def run_cancel(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
+def run_cancel(request: TeamRequest, team_slug: str, pk: int) -> HttpResponse:
     run = get_team_object_or_404(
         request, ProbeRun, team_slug=team_slug, need=Role.FACILITATOR, pk=pk
     )

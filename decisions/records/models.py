@@ -91,6 +91,12 @@ class Decision(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["team", "number"], name="adr_number_unique_per_team")
         ]
+        # The log's filter by pattern and its last change, read without a scan of the rows.
+        indexes = [
+            models.Index(fields=["team", "chosen_pattern"], name="adr_team_pattern"),
+            models.Index(fields=["team", "updated"], name="adr_team_updated"),
+            models.Index(fields=["team", "status", "number"], name="adr_team_status_number"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.label}: {self.title}"

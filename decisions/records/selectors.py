@@ -3,13 +3,25 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import graphviz
-from django.db.models import Q, QuerySet
+from django.core.cache import cache
+from django.db.models import Count, Max, QuerySet
 
-from decisions.models import Decision, DecisionChange, DecisionStatus, Team, UseCase
+from decisions.models import (
+    Decision,
+    DecisionChange,
+    DecisionLink,
+    DecisionStatus,
+    Team,
+    UseCase,
+)
+from decisions.records.diagrams import diagram_store
 from decisions.records.imports.lint import LintRecord, lint_records
+from decisions.search import decisions_matching
 from patterns.diagrams import (
     DiagramError,
     pattern_diagram,
@@ -18,10 +30,12 @@ from patterns.diagrams import (
     render_svgs,
     safe_label,
 )
-from patterns.engine import PATTERN_NAMES
+from patterns.engine import PATTERN_NAMES, UseCaseInput
 
 log = logging.getLogger(__name__)
 
+# The log's lint results are recomputed at least this often even when nothing changed.
+LOG_PROBLEMS_CACHE_S = 3600
 # The supersede graph draws at most this many records (the newest), to stay readable.
 GRAPH_LIMIT = 80
 
@@ -29,40 +43,17 @@ GRAPH_LIMIT = 80
 def decision_list(
     *, team: Team, status: str = "", pattern: str = "", query: str = ""
 ) -> QuerySet[Decision]:
-    decisions = Decision.objects.filter(team=team).select_related("superseded_by", "use_case")
+    # The team and the use case's team too: every row links to both (get_absolute_url).
+    decisions = Decision.objects.filter(team=team).select_related(
+        "team", "superseded_by", "use_case__team"
+    )
     if status in DecisionStatus.values:
         decisions = decisions.filter(status=status)
     if pattern:
         decisions = decisions.filter(chosen_pattern=pattern)
     if query:
-        decisions = decisions.filter(decision_search_q(query))
+        decisions = decisions_matching(decisions, query)
     return decisions.order_by("number")
-
-
-# Every text a person writes or reads on an ADR, the considered options (names, summaries,
-# pros and cons, stored as JSON) included.
-DECISION_SEARCH_FIELDS = (
-    "title",
-    "decision_makers",
-    "consulted",
-    "informed",
-    "context",
-    "drivers",
-    "considered_options",
-    "chosen_option",
-    "justification",
-    "consequences",
-    "confirmation",
-    "more_information",
-)
-
-
-def decision_search_q(query: str) -> Q:
-    """Records whose text contains `query` anywhere, case-insensitively."""
-    condition = Q()
-    for name in DECISION_SEARCH_FIELDS:
-        condition |= Q(**{f"{name}__icontains": query})
-    return condition
 
 
 def decision_get(*, team: Team, number: int) -> Decision:
@@ -86,12 +77,16 @@ def decision_patterns(*, team: Team) -> list[tuple[str, str]]:
     used = set(
         Decision.objects.filter(team=team)
         .exclude(chosen_pattern="")
+        .order_by()
         .values_list("chosen_pattern", flat=True)
+        .distinct()
     )
     return [(p, PATTERN_NAMES.get(p, p)) for p in sorted(used)]
 
 
-def _diagram_inputs(decision: Decision) -> tuple[dict, dict | None] | None:
+def _diagram_inputs(
+    decision: Decision,
+) -> tuple[UseCaseInput | Mapping[str, Any], Mapping[str, Any] | None] | None:
     """(use case input, recommendation) the record's diagram is drawn from, or None."""
     if decision.chosen_pattern not in PATTERN_NAMES:
         return None
@@ -148,10 +143,10 @@ def decision_link_warnings(*, decision: Decision) -> list[str]:
 def decision_diagram_svg(*, decision: Decision) -> str | None:
     """The chosen pattern drawn for the record's use case, or None when there is nothing
     to draw (an imported record, no pattern) or the drawing failed (logged, never fatal).
-    Drawings are cached by their content (``patterns.diagrams.render_svg``)."""
+    Drawings are kept by their content (``decisions.records.diagrams``)."""
     try:
         graph = _diagram_graph(decision)
-        return None if graph is None else render_svg(graph)
+        return None if graph is None else render_svg(graph, store=diagram_store)
     except DiagramError as exc:
         log.warning("No diagram for %s: %s", decision, exc)
         return None
@@ -168,7 +163,7 @@ def decision_diagram_svgs(*, decisions: list[Decision]) -> list[str | None]:
             log.warning("No diagram for %s: %s", decision, exc)
             graphs.append(None)
     svgs: list[str | None] = []
-    for decision, result in zip(decisions, render_svgs(graphs), strict=True):
+    for decision, result in zip(decisions, render_svgs(graphs, store=diagram_store), strict=True):
         if isinstance(result, DiagramError):
             log.warning("No diagram for %s: %s", decision, result)
             result = None
@@ -200,7 +195,7 @@ def decision_evidence(*, decision: Decision) -> list[Evidence]:
     ]
 
 
-STATUS_COLOURS = {
+STATUS_COLOURS: dict[str, str] = {
     DecisionStatus.PROPOSED: "#fff7e6",
     DecisionStatus.ACCEPTED: "#e7f6ec",
     DecisionStatus.REJECTED: "#fdecec",
@@ -239,30 +234,65 @@ def supersede_graph_svg(*, team: Team) -> str | None:
         if d["superseded_by_id"] in ids:
             graph.edge(f"d{d['pk']}", f"d{d['superseded_by_id']}", label="superseded by")
     try:
-        return render_svg(graph)
+        return render_svg(graph, store=diagram_store)
     except DiagramError as exc:
         log.warning("No supersede graph for %s: %s", team, exc)
         return None
 
 
 def decision_log_problems(*, team: Team) -> list[str]:
-    """``lint_adrs``' checks on the team's records (those the database cannot rule out)."""
-    decisions = list(
-        Decision.objects.filter(team=team)
-        .select_related("superseded_by")
-        .prefetch_related("supersedes", "links_out__target")
+    """``lint_adrs``' checks on the team's records (those the database cannot rule out).
+
+    The checks read the whole log, so the answer is kept in the cache under what it
+    depends on: the number of records and links, the last change to a record and the
+    newest link (a link is never edited, only added or deleted). The rows are read as
+    plain values, three queries whatever the log's size."""
+    state = Decision.objects.filter(team=team).aggregate(
+        records=Count("pk"), changed=Max("updated")
     )
+    links = DecisionLink.objects.filter(source__team=team).aggregate(
+        count=Count("pk"), newest=Max("pk")
+    )
+    changed = state["changed"].timestamp() if state["changed"] else 0
+    key = "log-problems:{}:{}:{}:{}:{}".format(
+        team.pk, state["records"], changed, links["count"], links["newest"]
+    )
+    found = cache.get(key)
+    if found is None:
+        found = _log_problems(team)
+        cache.set(key, found, LOG_PROBLEMS_CACHE_S)
+    return found
+
+
+def _log_problems(team: Team) -> list[str]:
+    rows = list(
+        Decision.objects.filter(team=team).values(
+            "pk", "number", "title", "date", "status", "superseded_by_id"
+        )
+    )
+    labels = {row["pk"]: f"ADR-{row['number']:04d}" for row in rows}
+    supersedes: dict[int, list[str]] = {}
+    for row in rows:
+        if row["superseded_by_id"] is not None:
+            supersedes.setdefault(row["superseded_by_id"], []).append(labels[row["pk"]])
+    links: dict[int, list[tuple[str, str, str]]] = {}
+    for source, kind, target in DecisionLink.objects.filter(source__team=team).values_list(
+        "source_id", "kind", "target_id"
+    ):
+        links.setdefault(source, []).append((kind, "out", labels.get(target, "")))
     records = [
         LintRecord(
-            name=d.label,
-            number=d.number,
-            title=d.title,
-            date=d.date,
-            status=d.status,
-            superseded_by=[d.superseded_by.label] if d.superseded_by else [],
-            supersedes=[old.label for old in d.supersedes.all()],
-            links=[(link.kind, "out", link.target.label) for link in d.links_out.all()],
+            name=labels[row["pk"]],
+            number=row["number"],
+            title=row["title"],
+            date=row["date"],
+            status=row["status"],
+            superseded_by=(
+                [labels[row["superseded_by_id"]]] if row["superseded_by_id"] in labels else []
+            ),
+            supersedes=sorted(supersedes.get(row["pk"], [])),
+            links=links.get(row["pk"], []),
         )
-        for d in decisions
+        for row in rows
     ]
     return lint_records(records)

@@ -22,7 +22,7 @@ import datetime
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User as AuthUser
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -66,7 +66,11 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
     S.ACCEPTED: (S.DEPRECATED,),
 }
 
-ACTION_FOR = {S.ACCEPTED: "accepted", S.REJECTED: "rejected", S.DEPRECATED: "deprecated"}
+ACTION_FOR: dict[str, str] = {
+    S.ACCEPTED: "accepted",
+    S.REJECTED: "rejected",
+    S.DEPRECATED: "deprecated",
+}
 
 # A draft lists the engine's best few options as "considered": MADR asks for the options
 # seriously weighed, and the tail of the ranking (patterns that scored far behind) would
@@ -86,7 +90,7 @@ class DecisionError(Exception):
         super().__init__(message)
 
 
-User = AbstractBaseUser | None
+User = AuthUser | None
 
 
 # --- creating ---------------------------------------------------------------
@@ -226,6 +230,11 @@ def draft_from_recommendation(
     if runner_up:
         justification += f", ahead of {runner_up['name']} at {runner_up['score']:g}"
     justification += ")"
+    if output.get("meets_all") is False:
+        justification += (
+            ". No option meets every requirement; this one misses the fewest "
+            f"({', '.join(top.get('misses', []))}), by the smallest margin"
+        )
 
     consequences = [f"* Good, because {_lower_first(s)}" for s in top.get("strengths", [])]
     consequences += [f"* Bad, because {_lower_first(w)}" for w in top.get("weaknesses", [])]
@@ -235,6 +244,8 @@ def draft_from_recommendation(
     ]
 
     more = []
+    more += _revisit_markdown(output)
+    more += _availability_markdown(output.get("availability") or {})
     if output.get("supporting"):
         more.append("Supporting decisions:")
         more.append("")
@@ -252,7 +263,12 @@ def draft_from_recommendation(
             {
                 "name": option["name"],
                 "pattern": option["pattern"],
-                "summary": f"{option['family'].capitalize()} pattern, score {option['score']:g}.",
+                "summary": f"{option['family'].capitalize()} pattern, score {option['score']:g}."
+                + (
+                    f" Ruled out: {', '.join(option['misses'])}."
+                    if option.get("meets_all") is False
+                    else ""
+                ),
                 "pros": [_lower_first(s) for s in option.get("strengths", [])],
                 "cons": [_lower_first(w) for w in option.get("weaknesses", [])],
             }
@@ -267,11 +283,59 @@ def draft_from_recommendation(
     }
 
 
+REVISIT_HEADING = "### What would make us revisit this"
+
+
+def _revisit_markdown(output: Mapping[str, Any]) -> list[str]:
+    """The engine's sensitivity (and relaxations, when nothing met everything), as the
+    questions a review should keep asking."""
+    lines = []
+    if output.get("sensitivity"):
+        lines += [REVISIT_HEADING, ""]
+        lines += [f"* {item['detail']}" for item in output["sensitivity"]]
+        lines.append("")
+    if output.get("relaxations"):
+        lines += ["### Requirements to relax", ""]
+        lines += [
+            f"* `{item['requirement']}` to {item['to']}: {item['detail']}"
+            for item in output["relaxations"]
+        ]
+        lines.append("")
+    if output.get("ruled_out"):
+        lines += ["### Ruled out", ""]
+        lines += [
+            f"* {PATTERN_NAMES.get(item['pattern'], item['pattern'])} "
+            f"({item['requirement']}): {item['detail']}"
+            for item in output["ruled_out"]
+        ]
+        lines.append("")
+    return lines
+
+
+def _availability_markdown(availability: Mapping[str, Any]) -> list[str]:
+    if not availability:
+        return []
+    verdict = "meets" if availability.get("meets") else "misses"
+    lines = [
+        "### Availability",
+        "",
+        f"What the caller waits for is available at most {availability['composite']:g}% "
+        f"against a target of {availability['target']:g}%: it {verdict} the target.",
+        "",
+    ]
+    lines += [f"* Assumes: {text}" for text in availability.get("assumptions", [])]
+    lines += [f"* Consequence: {text}" for text in availability.get("consequences", [])]
+    lines.append("")
+    return lines
+
+
 def _requirements_markdown(inputs: Mapping[str, Any]) -> str:
     def get(key: str, default: Any = "") -> Any:
         return inputs.get(key, default)
 
     lines = [
+        f"* Operation: {get('operation', 'write')}"
+        + (", waits for a person or runs for minutes" if get("long_running", False) else ""),
         f"* Caller: {get('caller')}, {'waits for' if get('caller_waits') else 'does not wait for'}"
         " the result",
         f"* Latency budget: p95 {get('latency_p95_ms'):g} ms, p99 {get('latency_p99_ms'):g} ms",
@@ -289,13 +353,23 @@ def _requirements_markdown(inputs: Mapping[str, Any]) -> str:
     chain = get("chain", []) or []
     if chain:
         hops = ", ".join(
-            f"{hop['service']} (p50 {hop['p50_ms']:g} / p99 {hop['p99_ms']:g} ms"
-            + ("" if hop.get("critical", True) else ", after the answer")
+            f"{hop['service']} (p50 {hop['p50_ms']:g} / p99 {hop['p99_ms']:g} ms, "
+            + _role_text(hop)
+            + (
+                f", availability {hop['availability']:g}%"
+                if hop.get("availability") is not None
+                else ""
+            )
             + ")"
             for hop in chain
         )
         lines.append(f"* Chain: {hops}")
     return "\n".join(lines)
+
+
+def _role_text(hop: Mapping[str, Any]) -> str:
+    role = hop.get("role") or ("needed" if hop.get("critical", True) else "side-effect")
+    return "side-effect, after the answer" if role == "side-effect" else role
 
 
 def _confirmation(estimate: Mapping[str, Any]) -> str:
@@ -452,7 +526,7 @@ def decision_supersede(
             f"Only an accepted record can be superseded; {old.label} is "
             f"{old.get_status_display().lower()}."
         )
-    if old.superseded_by_id is not None:
+    if old.superseded_by is not None:
         pending = old.superseded_by
         raise DecisionError(f"{old.label} already has a replacement in progress: {pending.label}.")
     copied = {name: getattr(old, name) for name in EDITABLE_FIELDS if name != "date"}

@@ -6,7 +6,7 @@ urlpatterns = [
     path("decisions/", views.adr_list, name="adr-list"),
     path("decisions/new/", views.adr_create, name="adr-create"),
     path("decisions/import/", views.adr_import, name="adr-import"),
-    path("decisions/export.zip", views.adr_log_zip, name="adr-log-zip"),
+    path("decisions/export-zip/", views.adr_log_zip_start, name="adr-log-zip"),
     path("decisions/export-pdf/", views.adr_log_pdf_start, name="adr-log-pdf"),
     path("decisions/exports/<int:pk>/", views.adr_export_job, name="adr-export-job"),
     path(

@@ -25,7 +25,6 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
@@ -39,16 +38,24 @@ from decisions.editing import (
     posted_base,
 )
 from decisions.models import Decision, DecisionStatus, ExportJob, Membership, Role, Team, UseCase
+from decisions.pagination import paginate
 from decisions.pdf import pdf_response
-from decisions.records.exports.jobs import EnqueueError, export_job_path, export_job_start
+from decisions.records.exports.jobs import (
+    EXPORT_KINDS,
+    LOG_PDF,
+    LOG_ZIP,
+    EnqueueError,
+    export_job_file,
+    export_job_start,
+)
 from decisions.records.exports.madr import to_madr
 from decisions.records.exports.nygard import to_nygard
 from decisions.records.exports.pdf import adr_pdf, record_context
-from decisions.records.exports.zip import log_zip
 from decisions.records.forms import (
     DecisionForm,
     ImportConfirmForm,
     ImportForm,
+    ImportOptionsForm,
     NewDecisionForm,
     TransitionForm,
 )
@@ -82,11 +89,11 @@ from decisions.records.services import (
     decision_update,
 )
 from decisions.search import query_param
-from decisions.teams.access import get_team_object_or_404, team_membership
+from decisions.teams.access import TeamRequest, get_team_object_or_404, team_membership
 from decisions.teams.confirm import Confirmation, confirm_page
 
 
-def _decision_for(request: HttpRequest, team_slug: str, number: int, need: str = Role.VIEWER):
+def _decision_for(request: TeamRequest, team_slug: str, number: int, need: str = Role.VIEWER):
     membership = team_membership(request, team_slug, need=need)
     try:
         return membership, decision_get(team=membership.team, number=number)
@@ -105,7 +112,7 @@ def _attachment(content: bytes | str, filename: str, content_type: str) -> HttpR
 
 @login_required
 @require_GET
-def adr_list(request: HttpRequest, team_slug: str) -> HttpResponse:
+def adr_list(request: TeamRequest, team_slug: str) -> HttpResponse:
     membership = team_membership(request, team_slug)
     team = membership.team
     filters = {
@@ -116,8 +123,11 @@ def adr_list(request: HttpRequest, team_slug: str) -> HttpResponse:
     context = {
         "team": team,
         "membership": membership,
-        "decisions": decision_list(team=team, **filters).prefetch_related(
-            "links_out__target", "links_in__source"
+        "decisions": paginate(
+            request,
+            decision_list(team=team, **filters).prefetch_related(
+                "links_out__target__team", "links_in__source__team"
+            ),
         ),
         "filters": filters,
         "statuses": DecisionStatus.choices,
@@ -154,7 +164,7 @@ def _new_record_form(
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def adr_create(request: HttpRequest, team_slug: str) -> HttpResponse:
+def adr_create(request: TeamRequest, team_slug: str) -> HttpResponse:
     membership = team_membership(request, team_slug, need=Role.MEMBER)
     title = NewDecisionForm(request.GET)
     draft = Decision(
@@ -175,7 +185,7 @@ def adr_create(request: HttpRequest, team_slug: str) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def adr_draft(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
+def adr_draft(request: TeamRequest, team_slug: str, pk: int) -> HttpResponse:
     use_case = get_team_object_or_404(
         request, UseCase.objects.select_related("team", "latest_snapshot"),
         team_slug=team_slug, need=Role.MEMBER, pk=pk,
@@ -212,7 +222,7 @@ def _detail_context(membership: Membership, decision: Decision) -> dict:
 
 
 def _transitions_for(decision: Decision) -> list[tuple[str, str]]:
-    labels = {
+    labels: dict[str, str] = {
         DecisionStatus.ACCEPTED: "Accept",
         DecisionStatus.REJECTED: "Reject",
         DecisionStatus.DEPRECATED: "Deprecate",
@@ -222,7 +232,7 @@ def _transitions_for(decision: Decision) -> list[tuple[str, str]]:
 
 @login_required
 @require_GET
-def adr_detail(request: HttpRequest, team_slug: str, number: int) -> HttpResponse:
+def adr_detail(request: TeamRequest, team_slug: str, number: int) -> HttpResponse:
     membership, decision = _decision_for(request, team_slug, number)
     return render(
         request, "decisions/records/adr_detail.html", _detail_context(membership, decision)
@@ -231,7 +241,7 @@ def adr_detail(request: HttpRequest, team_slug: str, number: int) -> HttpRespons
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def adr_edit(request: HttpRequest, team_slug: str, number: int) -> HttpResponse:
+def adr_edit(request: TeamRequest, team_slug: str, number: int) -> HttpResponse:
     membership, decision = _decision_for(request, team_slug, number, need=Role.MEMBER)
     if not decision.is_editable:
         messages.error(
@@ -287,7 +297,7 @@ def _edit_values(decision: Decision) -> dict[str, str]:
 
 @login_required
 @require_GET
-def adr_history(request: HttpRequest, team_slug: str, number: int) -> HttpResponse:
+def adr_history(request: TeamRequest, team_slug: str, number: int) -> HttpResponse:
     membership, decision = _decision_for(request, team_slug, number)
     return render(
         request,
@@ -303,7 +313,7 @@ def adr_history(request: HttpRequest, team_slug: str, number: int) -> HttpRespon
 
 @login_required
 @require_POST
-def adr_transition(request: HttpRequest, team_slug: str, number: int) -> HttpResponse:
+def adr_transition(request: TeamRequest, team_slug: str, number: int) -> HttpResponse:
     membership, decision = _decision_for(request, team_slug, number, need=Role.FACILITATOR)
     form = TransitionForm(request.POST)
     if not form.is_valid():
@@ -327,7 +337,7 @@ def adr_transition(request: HttpRequest, team_slug: str, number: int) -> HttpRes
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def adr_supersede(request: HttpRequest, team_slug: str, number: int) -> HttpResponse:
+def adr_supersede(request: TeamRequest, team_slug: str, number: int) -> HttpResponse:
     membership, decision = _decision_for(request, team_slug, number, need=Role.MEMBER)
     form, page = _new_record_form(
         request, membership, decision_replacement_draft(decision=decision),
@@ -349,7 +359,7 @@ def adr_supersede(request: HttpRequest, team_slug: str, number: int) -> HttpResp
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def adr_delete(request: HttpRequest, team_slug: str, number: int) -> HttpResponse:
+def adr_delete(request: TeamRequest, team_slug: str, number: int) -> HttpResponse:
     membership, decision = _decision_for(request, team_slug, number, need=Role.MEMBER)
     if not decision_may_delete(decision=decision, membership=membership):
         if decision.status == DecisionStatus.PROPOSED:
@@ -388,7 +398,7 @@ def adr_delete(request: HttpRequest, team_slug: str, number: int) -> HttpRespons
 
 @login_required
 @require_GET
-def adr_export_md(request: HttpRequest, team_slug: str, number: int) -> HttpResponse:
+def adr_export_md(request: TeamRequest, team_slug: str, number: int) -> HttpResponse:
     _, decision = _decision_for(request, team_slug, number)
     style = request.GET.get("style", "madr")
     mermaid = decision_diagram_mermaid(decision=decision)
@@ -399,7 +409,7 @@ def adr_export_md(request: HttpRequest, team_slug: str, number: int) -> HttpResp
 
 @login_required
 @require_GET
-def adr_export_pdf(request: HttpRequest, team_slug: str, number: int) -> HttpResponse:
+def adr_export_pdf(request: TeamRequest, team_slug: str, number: int) -> HttpResponse:
     _, decision = _decision_for(request, team_slug, number)
     return pdf_response(
         request,
@@ -412,7 +422,7 @@ def adr_export_pdf(request: HttpRequest, team_slug: str, number: int) -> HttpRes
 
 @login_required
 @require_GET
-def adr_diagram(request: HttpRequest, team_slug: str, number: int) -> HttpResponse:
+def adr_diagram(request: TeamRequest, team_slug: str, number: int) -> HttpResponse:
     _, decision = _decision_for(request, team_slug, number)
     svg = decision_diagram_svg(decision=decision)
     if svg is None:
@@ -422,40 +432,46 @@ def adr_diagram(request: HttpRequest, team_slug: str, number: int) -> HttpRespon
     return response
 
 
-@login_required
-@require_GET
-def adr_log_zip(request: HttpRequest, team_slug: str) -> HttpResponse:
-    membership = team_membership(request, team_slug)
-    team = membership.team
-    data = log_zip(team, decision_list(team=team).prefetch_related("supersedes"))
-    return _attachment(data, f"{slugify(team.slug)}-decisions.zip", "application/zip")
+# --- the whole-log exports, as jobs ---------------------------------------------------
 
 
-# --- the whole-log PDF job ----------------------------------------------------------
-
-
-@login_required
-@require_POST
-def adr_log_pdf_start(request: HttpRequest, team_slug: str) -> HttpResponse:
+def _export_start(request: TeamRequest, team_slug: str, kind: str) -> HttpResponse:
     membership = team_membership(request, team_slug)
     try:
-        job = export_job_start(team=membership.team, by=request.user)
+        job = export_job_start(team=membership.team, by=request.user, kind=kind)
     except EnqueueError as exc:
         messages.error(request, str(exc))
         return redirect("adr-list", team_slug=team_slug)
     return redirect("adr-export-job", team_slug=team_slug, pk=job.pk)
 
 
-def _job_for(request: HttpRequest, team_slug: str, pk: int) -> tuple[Team, ExportJob]:
+@login_required
+@require_POST
+def adr_log_pdf_start(request: TeamRequest, team_slug: str) -> HttpResponse:
+    return _export_start(request, team_slug, LOG_PDF)
+
+
+@login_required
+@require_POST
+def adr_log_zip_start(request: TeamRequest, team_slug: str) -> HttpResponse:
+    return _export_start(request, team_slug, LOG_ZIP)
+
+
+def _job_for(request: TeamRequest, team_slug: str, pk: int) -> tuple[Team, ExportJob]:
     job = get_team_object_or_404(request, ExportJob, team_slug=team_slug, pk=pk)
     return job.team, job
 
 
 @login_required
 @require_GET
-def adr_export_job(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
+def adr_export_job(request: TeamRequest, team_slug: str, pk: int) -> HttpResponse:
     team, job = _job_for(request, team_slug, pk)
-    context = {"team": team, "membership": request.membership, "job": job}
+    context = {
+        "team": team,
+        "membership": request.membership,
+        "job": job,
+        "kind": EXPORT_KINDS.get(job.kind, EXPORT_KINDS[LOG_PDF]),
+    }
     if request.htmx:
         response = render(request, "decisions/records/adr_export_job.html#job-status", context)
         return response if job.is_active else HttpResponseStopPolling(response.content)
@@ -464,16 +480,17 @@ def adr_export_job(request: HttpRequest, team_slug: str, pk: int) -> HttpRespons
 
 @login_required
 @require_GET
-def adr_export_job_download(request: HttpRequest, team_slug: str, pk: int) -> FileResponse:
+def adr_export_job_download(request: TeamRequest, team_slug: str, pk: int) -> FileResponse:
     team, job = _job_for(request, team_slug, pk)
-    path = export_job_path(job)
-    if path is None:
+    found = export_job_file(job)
+    kind = EXPORT_KINDS.get(job.kind)
+    if found is None or kind is None:
         raise Http404("This export has no file (yet).")
     return FileResponse(
-        open(path, "rb"),  # noqa: SIM115 - FileResponse closes it
+        found,
         as_attachment=True,
-        filename=f"{team.slug}-decision-log.pdf",
-        content_type="application/pdf",
+        filename=f"{team.slug}-decision-log.{kind.extension}",
+        content_type=kind.content_type,
     )
 
 
@@ -494,7 +511,7 @@ def _staged_path(token: str) -> str:
     return f"{STAGED_IMPORTS}/{token}.zip"
 
 
-def _drop_staged(request: HttpRequest, team: Team) -> None:
+def _drop_staged(request: TeamRequest, team: Team) -> None:
     token = request.session.pop(_session_key(team), None)
     if token:
         default_storage.delete(_staged_path(token))
@@ -518,7 +535,7 @@ def _import_context(membership: Membership, **extra: object) -> dict:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def adr_import(request: HttpRequest, team_slug: str) -> HttpResponse:
+def adr_import(request: TeamRequest, team_slug: str) -> HttpResponse:
     """Upload a zip -> preview what each file becomes -> import exactly that, or nothing."""
     membership = team_membership(request, team_slug, need=Role.MEMBER)
     team = membership.team
@@ -529,7 +546,7 @@ def adr_import(request: HttpRequest, team_slug: str) -> HttpResponse:
             _import_context(membership, form=ImportForm()),
         )
     if "token" in request.POST:
-        form = ImportConfirmForm(request.POST)
+        form: ImportOptionsForm = ImportConfirmForm(request.POST)
         if (
             not form.is_valid()
             or request.session.get(_session_key(team)) != form.cleaned_data["token"]
@@ -604,7 +621,7 @@ FILE_CSP = "sandbox; default-src 'none'; img-src 'self' data:; style-src 'unsafe
 
 @login_required
 @require_GET
-def adr_file(request: HttpRequest, team_slug: str, number: int, name: str) -> FileResponse:
+def adr_file(request: TeamRequest, team_slug: str, number: int, name: str) -> FileResponse:
     _, decision = _decision_for(request, team_slug, number)
     attachment = decision.attachments.filter(name=name).first()
     if attachment is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from typing import Any
 
 from django import forms
 from django.utils import timezone
@@ -22,7 +23,7 @@ class SessionForm(forms.Form):
         help_text="Server time (UTC).",
     )
 
-    def __init__(self, *args: object, candidates: list[Decision], **kwargs: object) -> None:
+    def __init__(self, *args: Any, candidates: list[Decision], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.candidates = candidates
         if not self.is_bound:
@@ -41,7 +42,8 @@ class SessionForm(forms.Form):
         return [self[f"{AGENDA_PREFIX}{d.pk}"] for d in self.candidates]
 
     def clean(self) -> dict[str, object]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         chosen = [
             (data[f"{AGENDA_PREFIX}{d.pk}"], d.number, d)
             for d in self.candidates

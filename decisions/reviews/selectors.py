@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.db.models import Count, Q, QuerySet
 from django.utils.safestring import SafeString, mark_safe
@@ -46,14 +46,30 @@ class PollState:
 
 
 def session_list(*, team: Team) -> QuerySet[ReviewSession]:
+    """The team's sessions, newest first; a page of them gets its agenda counts with
+    ``attach_agenda_counts`` (counting every session's items would grow with the list)."""
     return (
         ReviewSession.objects.filter(team=team)
-        .select_related("facilitator")
-        .annotate(
-            item_count=Count("items"),
-            decided_count=Count("items", filter=~Q(items__outcome=Outcome.PENDING)),
-        )
+        .select_related("team", "facilitator")
+        .order_by("-scheduled_for", "-pk")
     )
+
+
+def attach_agenda_counts(sessions: Iterable[ReviewSession]) -> None:
+    """Set ``item_count`` and ``decided_count`` on each session of a page, in one query."""
+    sessions = list(sessions)
+    counts = {
+        row["session_id"]: row
+        for row in AgendaItem.objects.filter(session__in=sessions)
+        .values("session_id")
+        .annotate(items=Count("pk"), decided=Count("pk", filter=~Q(outcome=Outcome.PENDING)))
+        .order_by()
+    }
+    for session in sessions:
+        found = counts.get(session.pk, {})
+        # Counts for the list's page, attached as attributes the template reads.
+        session.item_count = found.get("items", 0)  # type: ignore[attr-defined]
+        session.decided_count = found.get("decided", 0)  # type: ignore[attr-defined]
 
 
 def agenda_candidates(*, team: Team) -> QuerySet[Decision]:
@@ -180,7 +196,7 @@ def live_shared(*, session: ReviewSession, present: list[str]) -> dict[str, Any]
     return context
 
 
-def my_vote(*, item_id: int | None, user: AbstractBaseUser) -> str | None:
+def my_vote(*, item_id: int | None, user: User) -> str | None:
     if item_id is None:
         return None
     return Vote.objects.filter(item_id=item_id, user=user).values_list("choice", flat=True).first()

@@ -23,7 +23,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Sequence
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import F
@@ -64,7 +64,7 @@ class ReviewError(Exception):
         super().__init__(message)
 
 
-def display_name(user: AbstractBaseUser | None) -> str:
+def display_name(user: User | None) -> str:
     if user is None:
         return "(deleted user)"
     return user.get_full_name() or user.get_username()
@@ -80,7 +80,7 @@ def session_create(
     title: str,
     scheduled_for: datetime.datetime,
     decisions: Sequence[Decision],
-    by: AbstractBaseUser,
+    by: User,
 ) -> ReviewSession:
     """A scheduled session whose agenda is `decisions`, in that order."""
     _require_role(team, by, Role.FACILITATOR)
@@ -110,7 +110,7 @@ def session_create(
 
 
 @transaction.atomic
-def session_delete(*, session: ReviewSession, by: AbstractBaseUser) -> None:
+def session_delete(*, session: ReviewSession, by: User) -> None:
     """Delete a session that has not started; its agenda goes with it, the ADRs stay."""
     _require_role(session.team, by, Role.FACILITATOR)
     session = _lock_session(session.pk)
@@ -132,7 +132,7 @@ def session_delete(*, session: ReviewSession, by: AbstractBaseUser) -> None:
 
 
 @transaction.atomic
-def session_start(*, session: ReviewSession, by: AbstractBaseUser) -> ReviewSession:
+def session_start(*, session: ReviewSession, by: User) -> ReviewSession:
     """Scheduled -> live, on the first agenda item."""
     session = _lock_session(session.pk)
     _require_role(session.team, by, Role.FACILITATOR)
@@ -152,7 +152,7 @@ def session_start(*, session: ReviewSession, by: AbstractBaseUser) -> ReviewSess
 def session_advance(
     *,
     session: ReviewSession,
-    by: AbstractBaseUser,
+    by: User,
     step: int = 1,
     to_item: AgendaItem | None = None,
 ) -> ReviewSession:
@@ -180,7 +180,7 @@ def session_advance(
 
 
 @transaction.atomic
-def session_close(*, session: ReviewSession, by: AbstractBaseUser) -> ReviewSession:
+def session_close(*, session: ReviewSession, by: User) -> ReviewSession:
     """End the session and write its minutes; nothing can be voted or decided after."""
     session = _lock_session(session.pk)
     _require_role(session.team, by, Role.FACILITATOR)
@@ -197,7 +197,7 @@ def session_close(*, session: ReviewSession, by: AbstractBaseUser) -> ReviewSess
 
 
 @transaction.atomic
-def vote_cast(*, item: AgendaItem, by: AbstractBaseUser, choice: str) -> Vote:
+def vote_cast(*, item: AgendaItem, by: User, choice: str) -> Vote:
     """One vote per member per item; voting again changes it, until the item is decided."""
     if choice not in VoteChoice.values:
         raise ReviewError(f"“{choice}” is not a vote; choose approve, concerns or block.")
@@ -211,7 +211,7 @@ def vote_cast(*, item: AgendaItem, by: AbstractBaseUser, choice: str) -> Vote:
 
 
 @transaction.atomic
-def comment_add(*, item: AgendaItem, by: AbstractBaseUser, body: str) -> Comment:
+def comment_add(*, item: AgendaItem, by: User, body: str) -> Comment:
     body = body.strip()
     if not body:
         raise ReviewError("Write something first.")
@@ -230,7 +230,7 @@ def comment_add(*, item: AgendaItem, by: AbstractBaseUser, body: str) -> Comment
 def item_decide(
     *,
     item: AgendaItem,
-    by: AbstractBaseUser,
+    by: User,
     outcome: str,
     rationale: str,
     override: bool = False,
@@ -306,7 +306,7 @@ def item_decide(
 
 
 def presence_touch(
-    *, session_id: int, user: AbstractBaseUser, now: datetime.datetime | None = None
+    *, session_id: int, user: User, now: datetime.datetime | None = None
 ) -> list[int]:
     """Mark `user` present in a live session; return the ids of everyone present, sorted.
 
@@ -350,7 +350,7 @@ def _bump(session: ReviewSession) -> ReviewSession:
     return session
 
 
-def _require_role(team: Team, user: AbstractBaseUser, role: str) -> None:
+def _require_role(team: Team, user: User, role: str) -> None:
     """The views check access first; this keeps a service call from a script honest too."""
     membership = Membership.objects.filter(team=team, user=user).first()
     if membership is None or not membership.can(role):

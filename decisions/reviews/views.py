@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.cache import cache
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -30,6 +31,7 @@ from decisions.models import (
     Role,
     VoteChoice,
 )
+from decisions.pagination import paginate
 from decisions.pdf import pdf_response
 from decisions.reviews.forms import (
     AdvanceForm,
@@ -43,6 +45,7 @@ from decisions.reviews.minutes import minutes_pdf
 from decisions.reviews.selectors import (
     PollState,
     agenda_candidates,
+    attach_agenda_counts,
     live_shared,
     my_vote,
     poll_state,
@@ -62,7 +65,7 @@ from decisions.reviews.services import (
     session_start,
     vote_cast,
 )
-from decisions.teams.access import team_membership
+from decisions.teams.access import TeamRequest, team_membership
 from decisions.teams.confirm import Confirmation, confirm_page
 
 DETAIL = "decisions/reviews/review_detail.html"
@@ -74,22 +77,24 @@ CHANGED_EVENT = "reviewChanged"
 
 @login_required
 @require_GET
-def review_list(request: HttpRequest, team_slug: str) -> HttpResponse:
+def review_list(request: TeamRequest, team_slug: str) -> HttpResponse:
     membership = team_membership(request, team_slug)
+    sessions = paginate(request, session_list(team=membership.team))
+    attach_agenda_counts(sessions)
     return render(
         request,
         "decisions/reviews/review_list.html",
         {
             "team": membership.team,
             "membership": membership,
-            "sessions": session_list(team=membership.team),
+            "sessions": sessions,
         },
     )
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def review_create(request: HttpRequest, team_slug: str) -> HttpResponse:
+def review_create(request: TeamRequest, team_slug: str) -> HttpResponse:
     membership = team_membership(request, team_slug, need=Role.FACILITATOR)
     team = membership.team
     candidates = list(agenda_candidates(team=team))
@@ -118,7 +123,7 @@ def review_create(request: HttpRequest, team_slug: str) -> HttpResponse:
 
 @login_required
 @require_GET
-def review_detail(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
+def review_detail(request: TeamRequest, team_slug: str, pk: int) -> HttpResponse:
     membership = team_membership(request, team_slug)
     state = poll_state(team=membership.team, pk=pk)
     if state is None:
@@ -131,7 +136,7 @@ def review_detail(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def review_delete(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
+def review_delete(request: TeamRequest, team_slug: str, pk: int) -> HttpResponse:
     """Delete a session that has not started (facilitators); the ADRs on it stay."""
     membership, session = _session(request, team_slug, pk, Role.FACILITATOR)
     problem = ""
@@ -161,7 +166,7 @@ def review_delete(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse
 
 @login_required
 @require_GET
-def review_poll(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
+def review_poll(request: TeamRequest, team_slug: str, pk: int) -> HttpResponse:
     """The live region again, or "nothing changed" as cheaply as we can say it.
 
     The browser sends the token of what it shows in `?since=`; a match gets 204, which
@@ -176,7 +181,7 @@ def review_poll(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
     if state.status == ReviewStatus.CLOSED:
         # Swapped in (the closed page, without a poll trigger), and the polling stops.
         context = _live_context(request, membership, state, present, token)
-        response = HttpResponseStopPolling(
+        response: HttpResponse = HttpResponseStopPolling(
             render_to_string(f"{DETAIL}#live", context, request=request)
         )
     elif request.GET.get("since") == token:
@@ -190,14 +195,14 @@ def review_poll(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def review_start(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
+def review_start(request: TeamRequest, team_slug: str, pk: int) -> HttpResponse:
     _, session = _session(request, team_slug, pk, Role.FACILITATOR)
     return _act(request, session, lambda: session_start(session=session, by=request.user))
 
 
 @login_required
 @require_POST
-def review_advance(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
+def review_advance(request: TeamRequest, team_slug: str, pk: int) -> HttpResponse:
     _, session = _session(request, team_slug, pk, Role.FACILITATOR)
     form = AdvanceForm(request.POST)
     if not form.is_valid():
@@ -210,7 +215,7 @@ def review_advance(request: HttpRequest, team_slug: str, pk: int) -> HttpRespons
 
 @login_required
 @require_POST
-def review_vote(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
+def review_vote(request: TeamRequest, team_slug: str, pk: int) -> HttpResponse:
     _, session = _session(request, team_slug, pk, Role.MEMBER)
     form = VoteForm(request.POST)
     if not form.is_valid():
@@ -222,7 +227,7 @@ def review_vote(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def review_comment(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
+def review_comment(request: TeamRequest, team_slug: str, pk: int) -> HttpResponse:
     _, session = _session(request, team_slug, pk, Role.MEMBER)
     form = CommentForm(request.POST)
     if not form.is_valid():
@@ -234,7 +239,7 @@ def review_comment(request: HttpRequest, team_slug: str, pk: int) -> HttpRespons
 
 @login_required
 @require_POST
-def review_decide(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
+def review_decide(request: TeamRequest, team_slug: str, pk: int) -> HttpResponse:
     _, session = _session(request, team_slug, pk, Role.FACILITATOR)
     form = DecideForm(request.POST)
     if not form.is_valid():
@@ -257,14 +262,14 @@ def review_decide(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse
 
 @login_required
 @require_POST
-def review_close(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
+def review_close(request: TeamRequest, team_slug: str, pk: int) -> HttpResponse:
     _, session = _session(request, team_slug, pk, Role.FACILITATOR)
     return _act(request, session, lambda: session_close(session=session, by=request.user))
 
 
 @login_required
 @require_GET
-def review_minutes(request: HttpRequest, team_slug: str, pk: int, fmt: str) -> HttpResponse:
+def review_minutes(request: TeamRequest, team_slug: str, pk: int, fmt: str) -> HttpResponse:
     _, session = _session(request, team_slug, pk, Role.VIEWER)
     if not session.is_closed:
         raise Http404("Minutes are written when the session closes.")
@@ -288,7 +293,7 @@ def review_minutes(request: HttpRequest, team_slug: str, pk: int, fmt: str) -> H
 
 
 def _session(
-    request: HttpRequest, team_slug: str, pk: int, need: str
+    request: TeamRequest, team_slug: str, pk: int, need: str
 ) -> tuple[Membership, ReviewSession]:
     """404 outside the team (or for another team's session), 403 below `need`."""
     membership = team_membership(request, team_slug, need=need)
@@ -303,7 +308,7 @@ def _item(session: ReviewSession, form: ItemForm) -> AgendaItem:
     return get_object_or_404(AgendaItem, session=session, pk=pk)
 
 
-def _touch(status: str, pk: int, user: AbstractBaseUser) -> list[int]:
+def _touch(status: str, pk: int, user: User) -> list[int]:
     """Presence counts only while the session is live: that is what the minutes call attended."""
     if status != ReviewStatus.LIVE:
         return []
@@ -311,7 +316,7 @@ def _touch(status: str, pk: int, user: AbstractBaseUser) -> list[int]:
 
 
 def _live_context(
-    request: HttpRequest,
+    request: TeamRequest,
     membership: Membership,
     state: PollState,
     present: list[int],
@@ -368,7 +373,7 @@ def _render_shared(pk: int, present: list[int]) -> dict[str, object]:
 
 
 def _act(
-    request: HttpRequest, session: ReviewSession, action: Callable[[], object]
+    request: TeamRequest, session: ReviewSession, action: Callable[[], object]
 ) -> HttpResponse:
     try:
         action()
@@ -382,9 +387,9 @@ def _act(
     return redirect(session)
 
 
-def _invalid(request: HttpRequest, session: ReviewSession, form: object) -> HttpResponse:
+def _invalid(request: TeamRequest, session: ReviewSession, form: forms.BaseForm) -> HttpResponse:
     errors = "; ".join(
-        f"{name}: {' '.join(msgs)}" if name != "__all__" else " ".join(msgs)
+        f"{name}: {' '.join(map(str, msgs))}" if name != "__all__" else " ".join(map(str, msgs))
         for name, msgs in form.errors.items()
     )
     if request.htmx:

@@ -8,21 +8,33 @@ from __future__ import annotations
 
 from typing import TypeVar
 
-from django.core.exceptions import PermissionDenied
+from django.contrib.auth.models import User
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.db import models
 from django.http import Http404, HttpRequest
+from django_htmx.middleware import HtmxDetails
 
 from decisions.models import Membership, Role
 
 M = TypeVar("M", bound=models.Model)
 
 
-def user_memberships(user: object) -> list[Membership]:
+class TeamRequest(HttpRequest):
+    """A logged-in request to a team's pages, for type checking only: the attributes
+    `login_required`, `HtmxMiddleware` and `team_membership` set on it."""
+
+    user: User
+    htmx: HtmxDetails
+    membership: Membership
+    memberships: list[Membership]
+
+
+def user_memberships(user: User) -> list[Membership]:
     """The user's memberships with their teams, by team name: one query."""
     return list(Membership.objects.filter(user=user).select_related("team").order_by("team__name"))
 
 
-def team_membership(request: HttpRequest, team_slug: str, *, need: str = Role.VIEWER) -> Membership:
+def team_membership(request: TeamRequest, team_slug: str, *, need: str = Role.VIEWER) -> Membership:
     """The user's membership of the team, or 404 if none; 403 if the role is too low."""
     if not request.user.is_authenticated:
         raise Http404("No such team.")
@@ -41,7 +53,7 @@ def team_membership(request: HttpRequest, team_slug: str, *, need: str = Role.VI
 
 
 def get_team_object_or_404(
-    request: HttpRequest,
+    request: TeamRequest,
     queryset: models.QuerySet[M] | type[M],
     *,
     team_slug: str,
@@ -54,5 +66,5 @@ def get_team_object_or_404(
         queryset = queryset._default_manager.all()
     try:
         return queryset.get(team=membership.team, **lookup)
-    except queryset.model.DoesNotExist:
+    except ObjectDoesNotExist:
         raise Http404(f"No such {queryset.model._meta.verbose_name}.") from None

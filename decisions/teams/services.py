@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 
 from decisions.models import Team, TeamActivity
 
 
 def activity_record(
-    *, team: Team, by: AbstractBaseUser | None, action: str, subject: str, note: str = ""
+    *, team: Team, by: User | None, action: str, subject: str, note: str = ""
 ) -> TeamActivity:
     """One line in the team's activity: who deleted, archived or restored what."""
     user = by if by is not None and getattr(by, "is_authenticated", False) else None

@@ -7,6 +7,7 @@ import logging
 from django import template
 
 from decisions.models import Decision, RecommendationSnapshot, UseCase
+from decisions.records.diagrams import diagram_store
 from decisions.records.selectors import decisions_for_use_case
 from patterns.diagrams import DiagramError, diagram_svg
 
@@ -23,7 +24,9 @@ def usecase_diagram(snapshot: RecommendationSnapshot | None) -> str:
     if snapshot is None:
         return ""
     try:
-        return diagram_svg(snapshot.inputs, snapshot.top_pattern, snapshot.output)
+        return diagram_svg(
+            snapshot.inputs, snapshot.top_pattern, snapshot.output, store=diagram_store
+        )
     except DiagramError as exc:
         log.warning("No diagram for snapshot %s: %s", snapshot.pk, exc)
         return ""

@@ -1,15 +1,17 @@
 from __future__ import annotations
 
 import math
+from typing import Any, cast
 
 from django import forms
 
 from decisions.models import UseCase
+from patterns.engine import FIELD_HELP, MAX_HOP_SPREAD, MAX_HOPS
 
 SECTIONS = (
-    ("About", ("name", "description")),
+    ("About", ("name", "description", "operation", "long_running")),
     ("Latency", ("caller_waits", "latency_p95_ms", "latency_p99_ms")),
-    ("Consistency", ("consistency", "staleness_s")),
+    ("Consistency", ("consistency", "staleness_s", "broker_service")),
     ("Failure tolerance", ("availability", "when_dependency_down", "message_loss_ok")),
     (
         "Shape",
@@ -75,10 +77,11 @@ def _apply_limits(form: forms.BaseForm) -> None:
 class UseCaseForm(forms.ModelForm):
     class Meta:
         model = UseCase
-        fields = ("name", "description", *UseCase.REQUIREMENT_FIELDS)
+        fields = ("name", "description", *UseCase.REQUIREMENT_FIELDS, "broker_service")
         widgets = {
             "description": forms.Textarea(attrs={"rows": 2}),
             "caller": forms.RadioSelect,
+            "operation": forms.RadioSelect,
             "consistency": forms.RadioSelect,
             "when_dependency_down": forms.RadioSelect,
             "ordering": forms.RadioSelect,
@@ -98,9 +101,12 @@ class UseCaseForm(forms.ModelForm):
             "consumers": "Consumers that care about the outcome",
             "distributed_transaction": "Spans several services' data (distributed transaction)",
             "caller": "Who calls",
+            "operation": "What the operation does to data",
+            "long_running": "Waits for a person or runs for minutes or longer",
+            "broker_service": "Broker (service name)",
         }
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         for field in self.fields.values():
             if isinstance(field, forms.FloatField | forms.IntegerField):
@@ -124,7 +130,7 @@ class UseCaseForm(forms.ModelForm):
         return value
 
     def clean(self) -> dict[str, object]:
-        data = super().clean()
+        data = cast(dict[str, Any], super().clean())
         check_number_limits(self)
         p95, p99 = data.get("latency_p95_ms"), data.get("latency_p99_ms")
         if p95 is not None and p99 is not None and p99 < p95:
@@ -144,14 +150,24 @@ class HopForm(forms.Form):
     service = forms.CharField(max_length=80, help_text="Service name, as your endpoints call it.")
     p50_ms = forms.FloatField(label="p50 (ms)")
     p99_ms = forms.FloatField(label="p99 (ms)")
-    critical = forms.BooleanField(
+    role = forms.ChoiceField(
+        choices=[
+            ("needed", "Needed: the answer uses its data"),
+            ("confirm", "Confirm: a write the caller must see done"),
+            ("side-effect", "Side effect: can happen after the answer"),
+        ],
+        initial="needed",
+        help_text=FIELD_HELP["role"],
+    )
+    availability = forms.FloatField(
         required=False,
-        initial=True,
-        label="Before the answer",
-        help_text="The caller waits for this hop (part of the synchronous path).",
+        min_value=0.001,
+        max_value=100,
+        label="Availability (%)",
+        help_text=FIELD_HELP["hop_availability"],
     )
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         _apply_limits(self)
 
@@ -161,11 +177,16 @@ class HopForm(forms.Form):
         return any(str(self[name].value() or "").strip() for name in HOP_FIELDS[:3])
 
     def clean(self) -> dict[str, object]:
-        data = super().clean()
+        data = cast(dict[str, Any], super().clean())
         check_number_limits(self)
         p50, p99 = data.get("p50_ms"), data.get("p99_ms")
         if p50 is not None and p99 is not None and p99 < p50:
             self.add_error("p99_ms", "p99 must be at least p50.")
+        elif p50 is not None and p99 is not None and p99 > p50 * MAX_HOP_SPREAD:
+            self.add_error(
+                "p99_ms",
+                f"p99 can be at most {MAX_HOP_SPREAD:g} times p50 ({p50 * MAX_HOP_SPREAD:g} ms).",
+            )
         return data
 
 
@@ -175,28 +196,33 @@ class BaseHopFormSet(forms.BaseFormSet):
         # new row as an initial one.
         kwargs["empty_permitted"] = True
         kwargs["use_required_attribute"] = False
-        return super()._construct_form(i, **kwargs)
+        # django-stubs does not declare the private BaseFormSet._construct_form.
+        return super()._construct_form(i, **kwargs)  # type: ignore[misc]
 
 
 HopFormSet = forms.formset_factory(
-    HopForm, formset=BaseHopFormSet, extra=0, max_num=20, validate_max=True, absolute_max=20
+    HopForm,
+    formset=BaseHopFormSet,
+    extra=0,
+    max_num=MAX_HOPS,
+    validate_max=True,
+    absolute_max=MAX_HOPS,
 )
 HOP_PREFIX = "hops"
-HOP_FIELDS = ("service", "p50_ms", "p99_ms", "critical")
+HOP_FIELDS = ("service", "p50_ms", "p99_ms", "role", "availability")
 
 
 def hop_rows_from_post(data: dict) -> list[dict[str, object]]:
     """The hop rows as typed, valid or not, so a structural edit loses nothing."""
     try:
-        total = min(int(data.get(f"{HOP_PREFIX}-TOTAL_FORMS", 0)), 20)
+        total = min(int(data.get(f"{HOP_PREFIX}-TOTAL_FORMS", 0)), MAX_HOPS)
     except ValueError:
         total = 0
     rows = []
     for i in range(total):
         row: dict[str, object] = {
-            name: data.get(f"{HOP_PREFIX}-{i}-{name}", "") for name in HOP_FIELDS[:3]
+            name: data.get(f"{HOP_PREFIX}-{i}-{name}", "") for name in HOP_FIELDS
         }
-        row["critical"] = bool(data.get(f"{HOP_PREFIX}-{i}-critical"))
         rows.append(row)
     return rows
 
@@ -204,8 +230,10 @@ def hop_rows_from_post(data: dict) -> list[dict[str, object]]:
 def apply_chain_op(rows: list[dict[str, object]], op: str, index: int) -> list[dict[str, object]]:
     """Add, remove or move one hop; out-of-range indexes change nothing."""
     rows = list(rows)
-    if op == "add" and len(rows) < 20:
-        rows.append({"service": "", "p50_ms": "", "p99_ms": "", "critical": True})
+    if op == "add" and len(rows) < MAX_HOPS:
+        rows.append(
+            {"service": "", "p50_ms": "", "p99_ms": "", "role": "needed", "availability": ""}
+        )
     elif op == "remove" and 0 <= index < len(rows):
         rows.pop(index)
     elif op == "up" and 0 < index < len(rows):

@@ -1,10 +1,21 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
 
-from patterns.engine import CHOICES, FIELD_HELP, Hop, UseCaseInput
+from patterns.engine import (
+    CHOICES,
+    FIELD_HELP,
+    HOP_ROLES,
+    MAX_DESCRIPTION_CHARS,
+    MAX_NAME_CHARS,
+    MAX_SERVICE_CHARS,
+    Hop,
+    UseCaseInput,
+)
 
 __all__ = ["ChainHop", "RecommendationSnapshot", "UseCase"]
 
@@ -23,8 +34,19 @@ class UseCase(models.Model):
     """
 
     team = models.ForeignKey("decisions.Team", on_delete=models.CASCADE, related_name="use_cases")
-    name = models.CharField(max_length=120)
-    description = models.TextField(blank=True, help_text="What the operation does, for whom.")
+    name = models.CharField(max_length=MAX_NAME_CHARS)
+    description = models.TextField(
+        blank=True, max_length=MAX_DESCRIPTION_CHARS, help_text="What the operation does, for whom."
+    )
+    operation = models.CharField(
+        max_length=20,
+        choices=_choices("operation"),
+        default=DEFAULTS.operation,
+        help_text=FIELD_HELP["operation"],
+    )
+    long_running = models.BooleanField(
+        default=DEFAULTS.long_running, help_text=FIELD_HELP["long_running"]
+    )
 
     caller = models.CharField(
         max_length=20,
@@ -89,6 +111,15 @@ class UseCase(models.Model):
         help_text=FIELD_HELP["streaming"],
     )
 
+    broker_service = models.CharField(
+        max_length=80,
+        blank=True,
+        help_text=(
+            "The broker the asynchronous half runs over, by the service name its endpoint "
+            "has (a RabbitMQ, Redis, NATS or MQTT endpoint of your team); its probes measure "
+            "delivery latency and losses."
+        ),
+    )
     latest_snapshot = models.ForeignKey(
         "decisions.RecommendationSnapshot",
         null=True,
@@ -111,6 +142,8 @@ class UseCase(models.Model):
     )
 
     REQUIREMENT_FIELDS = (
+        "operation",
+        "long_running",
         "caller",
         "caller_waits",
         "latency_p95_ms",
@@ -131,6 +164,8 @@ class UseCase(models.Model):
 
     class Meta:
         ordering = ["name"]
+        # A page of the list in name order reads the index instead of sorting every row.
+        indexes = [models.Index(fields=["team", "name"], name="usecase_team_name")]
 
     def __str__(self) -> str:
         return self.name
@@ -156,11 +191,21 @@ class ChainHop(models.Model):
 
     use_case = models.ForeignKey(UseCase, on_delete=models.CASCADE, related_name="hops")
     position = models.PositiveIntegerField()
-    service = models.CharField(max_length=80)
+    service = models.CharField(max_length=MAX_SERVICE_CHARS)
     p50_ms = models.FloatField()
     p99_ms = models.FloatField()
+    role = models.CharField(
+        max_length=20,
+        choices=[(role, role.replace("-", " ").capitalize()) for role in HOP_ROLES],
+        default="needed",
+        help_text=FIELD_HELP["role"],
+    )
+    # Kept equal to role != "side-effect" (see save); older code and data read it.
     critical = models.BooleanField(
         default=True, help_text="Must finish before the caller gets an answer."
+    )
+    availability = models.FloatField(
+        null=True, blank=True, help_text=FIELD_HELP["hop_availability"]
     )
 
     class Meta:
@@ -172,9 +217,17 @@ class ChainHop(models.Model):
     def __str__(self) -> str:
         return f"{self.position}. {self.service}"
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.critical = self.role != "side-effect"
+        super().save(*args, **kwargs)
+
     def to_hop(self) -> Hop:
         return Hop(
-            service=self.service, p50_ms=self.p50_ms, p99_ms=self.p99_ms, critical=self.critical
+            service=self.service,
+            p50_ms=self.p50_ms,
+            p99_ms=self.p99_ms,
+            role=self.role,
+            availability=self.availability,
         )
 
 

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import QuerySet
 
-from decisions.models import ChainHop, Team, UseCase
+from decisions.models import Team, UseCase
+from decisions.search import use_cases_matching
 
 
 def use_case_list(*, team: Team, query: str = "", archived: bool = False) -> QuerySet[UseCase]:
@@ -14,11 +15,5 @@ def use_case_list(*, team: Team, query: str = "", archived: bool = False) -> Que
         .defer("latest_snapshot__inputs", "latest_snapshot__output", "latest_snapshot__evidence")
     )
     if query:
-        use_cases = use_cases.filter(use_case_search_q(query))
-    return use_cases
-
-
-def use_case_search_q(query: str) -> Q:
-    """Use cases whose name, description or chain (service names) contains `query`."""
-    in_chain = ChainHop.objects.filter(use_case=OuterRef("pk"), service__icontains=query)
-    return Q(name__icontains=query) | Q(description__icontains=query) | Q(Exists(in_chain))
+        use_cases = use_cases_matching(use_cases, query)
+    return use_cases.order_by("name", "pk")

@@ -3,7 +3,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -16,9 +16,9 @@ from patterns.engine import Hop, UseCaseInput, recommend
 
 def use_case_recommend(*, team: Team, use_case_input: UseCaseInput) -> dict[str, Any]:
     """The engine's answer as a dict, with measured evidence for the chain where probes
-    have some."""
+    have some, and what would change it (the panel shows both)."""
     evidence = evidence_for(team.pk, (hop.service for hop in use_case_input.chain))
-    return recommend(use_case_input, evidence).to_dict()
+    return recommend(use_case_input, evidence, sensitivity=True).to_dict()
 
 
 @transaction.atomic
@@ -26,7 +26,7 @@ def use_case_save(
     *,
     use_case: UseCase,
     hops: list[Hop],
-    by: AbstractBaseUser | None,
+    by: User | None,
     expected_version: int | None = None,
 ) -> RecommendationSnapshot:
     """Save a use case with its chain and keep a snapshot of what the engine says now.
@@ -41,7 +41,17 @@ def use_case_save(
     use_case.save()
     use_case.hops.all().delete()
     ChainHop.objects.bulk_create(
-        ChainHop(use_case=use_case, position=i, **asdict(hop)) for i, hop in enumerate(hops)
+        ChainHop(
+            use_case=use_case,
+            position=i,
+            service=hop.service,
+            p50_ms=hop.p50_ms,
+            p99_ms=hop.p99_ms,
+            critical=hop.critical,
+            role=hop.role,
+            availability=hop.availability,
+        )
+        for i, hop in enumerate(hops)
     )
     if use_case.created_by_id is None and by is not None:
         use_case.created_by = by
@@ -49,11 +59,11 @@ def use_case_save(
 
 
 @transaction.atomic
-def use_case_snapshot(*, use_case: UseCase, by: AbstractBaseUser | None) -> RecommendationSnapshot:
+def use_case_snapshot(*, use_case: UseCase, by: User | None) -> RecommendationSnapshot:
     """Evaluate the saved use case again (new evidence, new rule pack) and keep the answer."""
     use_case_input = use_case.to_input()
     evidence = evidence_for(use_case.team_id, (hop.service for hop in use_case_input.chain))
-    answer = recommend(use_case_input, evidence)
+    answer = recommend(use_case_input, evidence, sensitivity=True)
     output = answer.to_dict()
     snapshot = RecommendationSnapshot.objects.create(
         use_case=use_case,
@@ -77,7 +87,7 @@ def input_to_dict(use_case_input: UseCaseInput) -> dict[str, object]:
 
 
 @transaction.atomic
-def use_case_delete_or_archive(*, use_case: UseCase, by: AbstractBaseUser | None) -> str:
+def use_case_delete_or_archive(*, use_case: UseCase, by: User | None) -> str:
     """Delete the use case, or archive it when an ADR was drafted from it.
 
     An archived use case keeps its snapshots (the ADR's evidence) and leaves the list until
@@ -107,7 +117,7 @@ def use_case_delete_or_archive(*, use_case: UseCase, by: AbstractBaseUser | None
 
 
 @transaction.atomic
-def use_case_restore(*, use_case: UseCase, by: AbstractBaseUser | None) -> UseCase:
+def use_case_restore(*, use_case: UseCase, by: User | None) -> UseCase:
     """Bring an archived use case back into the list."""
     if use_case.archived_at is not None:
         use_case.archived_at = None

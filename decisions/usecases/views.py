@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.forms import BaseFormSet
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -19,11 +20,13 @@ from decisions.editing import (
 )
 from decisions.evidence import usecase_evidence
 from decisions.models import Membership, Role, UseCase
+from decisions.pagination import paginate
 from decisions.search import query_param
-from decisions.teams.access import get_team_object_or_404, team_membership
+from decisions.teams.access import TeamRequest, get_team_object_or_404, team_membership
 from decisions.teams.confirm import Confirmation, confirm_page
 from decisions.usecases.forms import (
     HOP_PREFIX,
+    HopForm,
     HopFormSet,
     UseCaseForm,
     apply_chain_op,
@@ -44,21 +47,23 @@ FORM_TEMPLATE = "decisions/usecases/usecase_form.html"
 
 @login_required
 @require_GET
-def team_home(request: HttpRequest, team_slug: str) -> HttpResponse:
+def team_home(request: TeamRequest, team_slug: str) -> HttpResponse:
     team_membership(request, team_slug)
     return redirect("usecase-list", team_slug=team_slug)
 
 
 @login_required
 @require_GET
-def usecase_list(request: HttpRequest, team_slug: str) -> HttpResponse:
+def usecase_list(request: TeamRequest, team_slug: str) -> HttpResponse:
     membership = team_membership(request, team_slug)
     query = query_param(request, "q")
     archived = request.GET.get("archived") == "1"
     context = {
         "team": membership.team,
         "membership": membership,
-        "use_cases": use_case_list(team=membership.team, query=query, archived=archived),
+        "use_cases": paginate(
+            request, use_case_list(team=membership.team, query=query, archived=archived)
+        ),
         "query": query,
         "archived": archived,
     }
@@ -70,7 +75,7 @@ def usecase_list(request: HttpRequest, team_slug: str) -> HttpResponse:
 
 @login_required
 @require_GET
-def usecase_detail(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
+def usecase_detail(request: TeamRequest, team_slug: str, pk: int) -> HttpResponse:
     use_case = get_team_object_or_404(
         request,
         UseCase.objects.select_related("latest_snapshot", "team"),
@@ -97,14 +102,14 @@ def usecase_detail(request: HttpRequest, team_slug: str, pk: int) -> HttpRespons
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def usecase_create(request: HttpRequest, team_slug: str) -> HttpResponse:
+def usecase_create(request: TeamRequest, team_slug: str) -> HttpResponse:
     membership = team_membership(request, team_slug, need=Role.MEMBER)
     return _questionnaire(request, membership, UseCase(team=membership.team))
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def usecase_edit(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
+def usecase_edit(request: TeamRequest, team_slug: str, pk: int) -> HttpResponse:
     use_case = get_team_object_or_404(
         request, UseCase, team_slug=team_slug, need=Role.MEMBER, pk=pk
     )
@@ -113,7 +118,7 @@ def usecase_edit(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def usecase_reevaluate(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
+def usecase_reevaluate(request: TeamRequest, team_slug: str, pk: int) -> HttpResponse:
     use_case = get_team_object_or_404(
         request, UseCase, team_slug=team_slug, need=Role.MEMBER, pk=pk
     )
@@ -124,7 +129,7 @@ def usecase_reevaluate(request: HttpRequest, team_slug: str, pk: int) -> HttpRes
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def usecase_delete(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
+def usecase_delete(request: TeamRequest, team_slug: str, pk: int) -> HttpResponse:
     """Delete a use case, or archive it when an ADR was drafted from it (members may)."""
     use_case = get_team_object_or_404(
         request, UseCase, team_slug=team_slug, need=Role.MEMBER, pk=pk
@@ -167,7 +172,7 @@ def usecase_delete(request: HttpRequest, team_slug: str, pk: int) -> HttpRespons
 
 @login_required
 @require_POST
-def usecase_restore(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
+def usecase_restore(request: TeamRequest, team_slug: str, pk: int) -> HttpResponse:
     use_case = get_team_object_or_404(
         request, UseCase, team_slug=team_slug, need=Role.MEMBER, pk=pk
     )
@@ -178,7 +183,7 @@ def usecase_restore(request: HttpRequest, team_slug: str, pk: int) -> HttpRespon
 
 @login_required
 @require_POST
-def usecase_preview(request: HttpRequest, team_slug: str) -> HttpResponse:
+def usecase_preview(request: TeamRequest, team_slug: str) -> HttpResponse:
     """The recommendation panel for the answers as they stand, saved or not."""
     membership = team_membership(request, team_slug, need=Role.MEMBER)
     form = UseCaseForm(request.POST)
@@ -196,7 +201,7 @@ def usecase_preview(request: HttpRequest, team_slug: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def usecase_validate(request: HttpRequest, team_slug: str) -> HttpResponse:
+def usecase_validate(request: TeamRequest, team_slug: str) -> HttpResponse:
     """One questionnaire field, checked as the user leaves it."""
     team_membership(request, team_slug, need=Role.MEMBER)
     form = UseCaseForm(request.POST)
@@ -210,7 +215,7 @@ def usecase_validate(request: HttpRequest, team_slug: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def usecase_chain(request: HttpRequest, team_slug: str) -> HttpResponse:
+def usecase_chain(request: TeamRequest, team_slug: str) -> HttpResponse:
     """Add, remove or move a hop; answers with the chain editor and refreshes the panel."""
     team_membership(request, team_slug, need=Role.MEMBER)
     op = request.POST.get("op", "")
@@ -229,7 +234,7 @@ def usecase_chain(request: HttpRequest, team_slug: str) -> HttpResponse:
     return trigger_client_event(response, "chainChanged", after="swap")
 
 
-def _questionnaire(request: HttpRequest, membership: Membership, use_case: UseCase) -> HttpResponse:
+def _questionnaire(request: TeamRequest, membership: Membership, use_case: UseCase) -> HttpResponse:
     team = membership.team
     conflict: list[FieldChange] | None = None
     # The version the person started from; after field errors the page keeps it.
@@ -260,7 +265,13 @@ def _questionnaire(request: HttpRequest, membership: Membership, use_case: UseCa
     else:
         hops = list(use_case.hops.all()) if use_case.pk else []
         initial = [
-            {"service": h.service, "p50_ms": h.p50_ms, "p99_ms": h.p99_ms, "critical": h.critical}
+            {
+                "service": h.service,
+                "p50_ms": h.p50_ms,
+                "p99_ms": h.p99_ms,
+                "role": h.role,
+                "availability": h.availability,
+            }
             for h in hops
         ]
         form = UseCaseForm(instance=use_case)
@@ -306,25 +317,29 @@ def use_case_edit_values(use_case: UseCase) -> dict[str, str]:
     return values
 
 
-def _hops(formset: HopFormSet) -> list[Hop]:
+def _hops(formset: BaseFormSet[HopForm]) -> list[Hop]:
     return [Hop(**f.cleaned_data) for f in formset.forms if f.cleaned_data]
 
 
-def _input_from(form: UseCaseForm, formset: HopFormSet) -> tuple[UseCaseInput | None, list[str]]:
+def _input_from(
+    form: UseCaseForm, formset: BaseFormSet[HopForm]
+) -> tuple[UseCaseInput | None, list[str]]:
     """The engine input from the answers, or the problems that stop us building one.
 
     The name is not needed for a recommendation, so a blank name does not hide the panel.
     """
     form.is_valid()
     problems = [
-        f"{form.fields[name].label if name in form.fields else 'Answers'}: {' '.join(errors)}"
+        f"{form.fields[name].label if name in form.fields else 'Answers'}: "
+        f"{' '.join(map(str, errors))}"
         for name, errors in form.errors.items()
         if name not in {"name", "description"}
     ]
     if not formset.is_valid():
+        # django-stubs types formset.errors as a list of ErrorList; each is the form's ErrorDict.
         for i, errors in enumerate(formset.errors, start=1):
-            problems.extend(f"Hop {i} {name}: {' '.join(msgs)}" for name, msgs in errors.items())
-        problems.extend(formset.non_form_errors())
+            problems.extend(f"Hop {i} {name}: {' '.join(msgs)}" for name, msgs in errors.items())  # type: ignore[attr-defined]
+        problems.extend(map(str, formset.non_form_errors()))
     if problems:
         return None, problems
     data = {name: form.cleaned_data[name] for name in UseCase.REQUIREMENT_FIELDS}

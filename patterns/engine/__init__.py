@@ -10,6 +10,13 @@ from patterns.engine.expr import ExpressionError
 from patterns.engine.inputs import (
     CHOICES,
     FIELD_HELP,
+    HOP_ROLES,
+    MAX_DESCRIPTION_CHARS,
+    MAX_HOP_SPREAD,
+    MAX_HOPS,
+    MAX_NAME_CHARS,
+    MAX_SERVICE_CHARS,
+    NUMBER_RANGES,
     Hop,
     InputError,
     UseCaseInput,
@@ -21,6 +28,7 @@ from patterns.engine.latency import (
     HopEvidence,
     chain_estimate,
     sum_quantiles,
+    wilson_lower_bound,
 )
 from patterns.engine.meta import (
     BASE_STRENGTHS,
@@ -32,9 +40,12 @@ from patterns.engine.meta import (
     SUPPORTING_ORDER,
 )
 from patterns.engine.recommend import Option, Reason, Recommendation, Risk, recommend
+from patterns.engine.relaxations import Relaxation
+from patterns.engine.requirements import AvailabilityCheck, Miss
 from patterns.engine.rules import (
     DEFAULT_RULE_PACK_PATH,
     RULE_PACK_VERSION,
+    Requirement,
     Rule,
     RulePack,
     RulePackError,
@@ -42,6 +53,7 @@ from patterns.engine.rules import (
     load_rule_pack,
     rule_pack_from_dict,
 )
+from patterns.engine.sensitivity import Sensitivity
 from patterns.engine.supporting import Supporting
 
 __all__ = [
@@ -52,25 +64,37 @@ __all__ = [
     "DERIVED_HELP",
     "FAMILIES",
     "FIELD_HELP",
+    "HOP_ROLES",
     "LATE_HELP",
+    "MAX_DESCRIPTION_CHARS",
+    "MAX_HOP_SPREAD",
+    "MAX_HOPS",
+    "MAX_NAME_CHARS",
+    "MAX_SERVICE_CHARS",
+    "NUMBER_RANGES",
     "PATTERN_FAMILY",
     "PATTERN_NAMES",
     "PATTERN_ORDER",
     "RULE_PACK_VERSION",
     "SUPPORTING_ORDER",
+    "AvailabilityCheck",
     "ChainEstimate",
     "ExpressionError",
     "Hop",
     "HopEstimate",
     "HopEvidence",
     "InputError",
+    "Miss",
     "Option",
     "Reason",
     "Recommendation",
+    "Relaxation",
+    "Requirement",
     "Risk",
     "Rule",
     "RulePack",
     "RulePackError",
+    "Sensitivity",
     "Supporting",
     "UseCaseInput",
     "chain_estimate",
@@ -80,4 +104,5 @@ __all__ = [
     "recommend",
     "rule_pack_from_dict",
     "sum_quantiles",
+    "wilson_lower_bound",
 ]

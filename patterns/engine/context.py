@@ -9,13 +9,19 @@ from typing import Any
 from patterns.engine.inputs import UseCaseInput
 from patterns.engine.latency import ChainEstimate, HopEvidence, chain_estimate, sum_quantiles
 
-INPUT_NAMES: tuple[str, ...] = tuple(f.name for f in fields(UseCaseInput) if f.name != "chain")
+# Free text (the description) is not something a rule should read.
+INPUT_NAMES: tuple[str, ...] = tuple(
+    f.name for f in fields(UseCaseInput) if f.name not in ("chain", "description")
+)
 
 # name -> what it means; also printed into the rule pack header and the ADR.
 DERIVED_HELP: dict[str, str] = {
     "chain_length": "number of hops in the chain",
-    "critical_hops": "hops the caller waits for (critical: true)",
-    "deferred_hops": "hops that may run after the answer (critical: false)",
+    "critical_hops": "hops the caller waits for (role needed or confirm; critical: true)",
+    "deferred_hops": "hops that may run after the answer (role side-effect)",
+    "needed_hops": "hops whose data the answer uses (role needed)",
+    "confirm_hops": "hops whose write the caller must see confirmed (role confirm)",
+    "stated_availability_hops": "hops with a stated or measured availability",
     "chain_p50_ms": "estimated p50 of the sum of the critical hops",
     "chain_p95_ms": "estimated p95 of the sum of the critical hops",
     "chain_p99_ms": "estimated p99 of the sum of the critical hops",
@@ -79,6 +85,11 @@ def situation_for(
         chain_length=len(inp.chain),
         critical_hops=len(critical),
         deferred_hops=len(inp.chain) - len(critical),
+        needed_hops=sum(1 for hop in inp.chain if hop.role == "needed"),
+        confirm_hops=sum(1 for hop in inp.chain if hop.role == "confirm"),
+        stated_availability_hops=sum(
+            1 for hop in estimate.hops if hop.availability_source != "unstated"
+        ),
         chain_p50_ms=estimate.p50_ms,
         chain_p95_ms=estimate.p95_ms,
         chain_p99_ms=estimate.p99_ms,

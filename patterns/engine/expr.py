@@ -14,7 +14,7 @@ from __future__ import annotations
 import ast
 import operator
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeGuard
 
 Evaluator = Callable[[Mapping[str, Any]], Any]
 
@@ -48,7 +48,7 @@ MAX_LENGTH = 500
 _LITERALS = {"true": True, "false": False}
 
 
-def _is_number(value: Any) -> bool:
+def _is_number(value: Any) -> TypeGuard[float]:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 

@@ -14,10 +14,45 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "ordering": ("none", "per-entity", "global"),
     "delivery": ("at-most-once", "at-least-once", "effectively-once"),
     "streaming": ("none", "server", "client", "bidirectional"),
+    "operation": ("read", "write"),
+}
+
+# What a hop means to the caller; see FIELD_HELP["role"].
+HOP_ROLES: tuple[str, ...] = ("needed", "confirm", "side-effect")
+
+# Input limits. Names and services match the database columns that store them; the
+# chain length and the p99/p50 spread are where the chain estimate is tested against
+# Monte Carlo (tests/patterns/test_chain_estimate.py).
+MAX_HOPS = 64
+MAX_NAME_CHARS = 120
+MAX_SERVICE_CHARS = 80
+MAX_DESCRIPTION_CHARS = 10_000
+MAX_HOP_SPREAD = 20.0
+# name -> (lowest, highest) accepted, inclusive.
+NUMBER_RANGES: dict[str, tuple[float, float]] = {
+    "latency_p95_ms": (0.0, 3_600_000.0),
+    "latency_p99_ms": (0.0, 3_600_000.0),
+    "staleness_s": (0.0, 31_536_000.0),
+    "availability": (0.0, 100.0),
+    "peak_rps": (0.0, 10_000_000.0),
+    "avg_rps": (0.0, 10_000_000.0),
+    "consumers": (0.0, 1000.0),
+    "p50_ms": (0.01, 3_600_000.0),
+    "p99_ms": (0.01, 3_600_000.0),
+    "hop_availability": (0.0, 100.0),
 }
 
 FIELD_HELP: dict[str, str] = {
     "name": "A short label for the use case, such as 'place order' or 'price ticker'.",
+    "description": "What the operation does and for whom; carried into the ADR's context.",
+    "operation": (
+        "Whether the operation changes data (write) or only reads it. A plain read has no "
+        "side effect to hand off, so a broker in front of it is cost without benefit."
+    ),
+    "long_running": (
+        "Whether the workflow waits for a person or runs for minutes or longer. Nobody "
+        "can hold a synchronous call open that long; its state must be kept somewhere."
+    ),
     "caller": (
         "Who starts the interaction. Browsers and outside clients need plain HTTP; "
         "internal services can use binary protocols such as gRPC."
@@ -56,7 +91,18 @@ FIELD_HELP: dict[str, str] = {
     ),
     "chain": (
         "The services called, in order, with their typical (p50) and tail (p99) "
-        "latency. Mark a hop non-critical if the answer does not depend on it."
+        "latency, what the caller needs from each (its role) and, if known, its "
+        "availability."
+    ),
+    "role": (
+        "What the caller needs from this hop. Needed: the answer uses its data. Confirm: "
+        "a write the caller must see confirmed. Side effect: notifications, analytics, "
+        "anything the caller does not need now, which can run after the answer."
+    ),
+    "hop_availability": (
+        "This dependency's availability in percent, if known: its SLO, or its uptime over "
+        "the last quarter. Every dependency the caller waits for multiplies into the "
+        "caller's own availability; a probe's error rate can replace the stated figure."
     ),
     "peak_rps": (
         "Requests per second at the busiest moment. Sharp peaks over the average "
@@ -88,12 +134,26 @@ FIELD_HELP: dict[str, str] = {
 
 @dataclass(frozen=True)
 class Hop:
-    """One service the use case calls, with its stated latency."""
+    """One service the use case calls: its stated latency, role and availability.
+
+    ``role`` says what the caller needs from the hop (``HOP_ROLES``). Older data knows only
+    ``critical``, so an empty role is derived from it (critical -> needed, otherwise
+    side-effect); a given role sets ``critical`` (anything but a side effect is critical),
+    so the two never disagree.
+    """
 
     service: str
     p50_ms: float
     p99_ms: float
     critical: bool = True
+    role: str = ""
+    availability: float | None = None  # percent; None when not stated
+
+    def __post_init__(self) -> None:
+        if not self.role:
+            object.__setattr__(self, "role", "needed" if self.critical else "side-effect")
+        else:
+            object.__setattr__(self, "critical", self.role != "side-effect")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -104,6 +164,9 @@ class UseCaseInput:
     """Everything a use case states about its needs. Defaults make a short questionnaire."""
 
     name: str = ""
+    description: str = ""
+    operation: str = "write"
+    long_running: bool = False
     caller: str = "internal"
     caller_waits: bool = True
     latency_p95_ms: float = 300
@@ -137,8 +200,8 @@ class InputError(Exception):
         super().__init__("; ".join(f"{key}: {msg}" for key, msg in self.errors.items()))
 
 
-_STR_FIELDS = ("name",)
-_BOOL_FIELDS = ("caller_waits", "message_loss_ok", "distributed_transaction")
+_STR_FIELDS: dict[str, int] = {"name": MAX_NAME_CHARS, "description": MAX_DESCRIPTION_CHARS}
+_BOOL_FIELDS = ("caller_waits", "message_loss_ok", "distributed_transaction", "long_running")
 _FLOAT_FIELDS = (
     "latency_p95_ms",
     "latency_p99_ms",
@@ -148,47 +211,96 @@ _FLOAT_FIELDS = (
     "avg_rps",
 )
 _INT_FIELDS = ("consumers",)
-_HOP_FIELDS = ("service", "p50_ms", "p99_ms", "critical")
+_HOP_FIELDS = ("service", "p50_ms", "p99_ms", "critical", "role", "availability")
 _DEFAULTS = UseCaseInput()
 _KNOWN = tuple(f.name for f in fields(UseCaseInput))
 
 
 def _number(value: Any) -> float | None:
-    """The value as a finite float, or None. Booleans are not numbers here."""
+    """The value as a finite float, or None. Booleans are not numbers here.
+
+    Integers too large for a float (a 400-digit literal) are refused here rather than
+    raising OverflowError in ``float()``.
+    """
     if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if isinstance(value, int) and abs(value) > 10**18:
         return None
     number = float(value)
     return number if math.isfinite(number) else None
 
 
+def _plain(number: float) -> str:
+    return f"{int(number):,}" if number == int(number) else f"{number:g}"
+
+
+def _ranged(value: Any, limits: str, *, exclusive: bool = False) -> tuple[float | None, str]:
+    """The value as a number within ``NUMBER_RANGES[limits]``, or None and the message."""
+    low, high = NUMBER_RANGES[limits]
+    number = _number(value)
+    if exclusive:
+        wanted = f"must be a number between {_plain(low)} and {_plain(high)} (exclusive)"
+        ok = number is not None and low < number < high
+    else:
+        wanted = f"must be a number from {_plain(low)} to {_plain(high)}"
+        ok = number is not None and low <= number <= high
+    return (number, "") if ok else (None, wanted)
+
+
 def _parse_hop(index: int, raw: Any, errors: dict[str, str]) -> Hop | None:
     prefix = f"chain[{index}]"
     if not isinstance(raw, Mapping):
-        errors[prefix] = "must be an object with service, p50_ms, p99_ms and optional critical"
+        errors[prefix] = "must be an object with service, p50_ms, p99_ms and optional role"
         return None
     found: dict[str, str] = {}
     for key in raw:
         if key not in _HOP_FIELDS:
-            found[f"{prefix}.{key}"] = "unknown field; allowed: service, p50_ms, p99_ms, critical"
+            found[f"{prefix}.{key}"] = "unknown field; allowed: " + ", ".join(_HOP_FIELDS)
     service = raw.get("service")
     if not isinstance(service, str) or not service.strip():
         found[f"{prefix}.service"] = "must be a non-empty string"
-    p50 = _number(raw.get("p50_ms"))
-    p99 = _number(raw.get("p99_ms"))
-    if p50 is None or p50 <= 0:
-        found[f"{prefix}.p50_ms"] = "must be a number > 0"
+    elif len(service.strip()) > MAX_SERVICE_CHARS:
+        found[f"{prefix}.service"] = f"must be at most {MAX_SERVICE_CHARS} characters"
+    p50, p50_error = _ranged(raw.get("p50_ms"), "p50_ms")
+    p99, p99_error = _ranged(raw.get("p99_ms"), "p99_ms")
+    if p50 is None:
+        found[f"{prefix}.p50_ms"] = p50_error
     if p99 is None:
-        found[f"{prefix}.p99_ms"] = "must be a number >= p50_ms"
-    elif p50 is not None and p50 > 0 and p99 < p50:
+        found[f"{prefix}.p99_ms"] = p99_error + ", and >= p50_ms"
+    elif p50 is not None and p99 < p50:
         found[f"{prefix}.p99_ms"] = "must be >= p50_ms"
+    elif p50 is not None and p99 > p50 * MAX_HOP_SPREAD:
+        found[f"{prefix}.p99_ms"] = (
+            f"must be at most {MAX_HOP_SPREAD:g} times p50_ms (the spread the chain "
+            "estimate is checked for)"
+        )
     critical = raw.get("critical", True)
     if not isinstance(critical, bool):
         found[f"{prefix}.critical"] = "must be true or false"
+    role = raw.get("role", "")
+    if role != "" and role not in HOP_ROLES:
+        found[f"{prefix}.role"] = "must be one of " + ", ".join(HOP_ROLES)
+    elif role and "critical" in raw and critical != (role != "side-effect"):
+        found[f"{prefix}.critical"] = f"contradicts role {role!r}; give one or the other"
+    availability: float | None = None
+    if raw.get("availability") is not None:
+        availability, message = _ranged(raw["availability"], "hop_availability")
+        if availability is None or availability <= 0:
+            found[f"{prefix}.availability"] = (
+                "must be a percentage above 0 and at most 100, or null when not known"
+            )
     if found:
         errors.update(found)
         return None
     assert isinstance(service, str) and p50 is not None and p99 is not None
-    return Hop(service=service.strip(), p50_ms=p50, p99_ms=p99, critical=critical)
+    return Hop(
+        service=service.strip(),
+        p50_ms=p50,
+        p99_ms=p99,
+        critical=critical if isinstance(critical, bool) else True,
+        role=role if isinstance(role, str) else "",
+        availability=availability,
+    )
 
 
 def parse_input(data: Mapping[str, Any]) -> UseCaseInput:
@@ -206,12 +318,14 @@ def parse_input(data: Mapping[str, Any]) -> UseCaseInput:
         if key not in _KNOWN:
             errors[str(key)] = "unknown field; allowed: " + ", ".join(_KNOWN)
 
-    for key in _STR_FIELDS:
+    for key, longest in _STR_FIELDS.items():
         if key in data:
-            if isinstance(data[key], str):
-                values[key] = data[key]
-            else:
+            if not isinstance(data[key], str):
                 errors[key] = "must be a string"
+            elif len(data[key]) > longest:
+                errors[key] = f"must be at most {longest:,} characters"
+            else:
+                values[key] = data[key]
     for key, allowed in CHOICES.items():
         if key in data:
             if isinstance(data[key], str) and data[key] in allowed:
@@ -226,27 +340,25 @@ def parse_input(data: Mapping[str, Any]) -> UseCaseInput:
                 errors[key] = "must be true or false"
     for key in _FLOAT_FIELDS:
         if key in data:
-            number = _number(data[key])
+            number, message = _ranged(data[key], key, exclusive=key == "availability")
             if number is None:
-                errors[key] = "must be a number"
-            elif key == "availability" and not 0 < number < 100:
-                errors[key] = "must be a percentage between 0 and 100 (exclusive)"
-            elif number < 0:
-                errors[key] = "must be >= 0"
+                errors[key] = message
             else:
                 values[key] = number
     for key in _INT_FIELDS:
         if key in data:
-            number = _number(data[key])
-            if number is None or number != int(number) or number < 0:
-                errors[key] = "must be a whole number >= 0"
+            number, message = _ranged(data[key], key)
+            if number is None or number != int(number):
+                errors[key] = "must be a whole number " + message.removeprefix("must be a number ")
             else:
                 values[key] = int(number)
 
     if "chain" in data:
         raw_chain = data["chain"]
         if not isinstance(raw_chain, list | tuple):
-            errors["chain"] = "must be a list of hops {service, p50_ms, p99_ms, critical}"
+            errors["chain"] = "must be a list of hops {service, p50_ms, p99_ms, role}"
+        elif len(raw_chain) > MAX_HOPS:
+            errors["chain"] = f"must have at most {MAX_HOPS} hops (it has {len(raw_chain)})"
         else:
             hops = [_parse_hop(i, raw, errors) for i, raw in enumerate(raw_chain)]
             values["chain"] = tuple(hop for hop in hops if hop is not None)

@@ -29,8 +29,9 @@ The algorithm, step by step
 7. **Shortcuts.** No variable hops: the sum is a constant. One variable hop: its
    quantiles are exact (``exp(mu + z * sigma)``), no grid needed.
 
-Accuracy: within 2% of a 10^6-sample Monte Carlo for 1-10 hops with p99/p50 ratios up
-to about 20 (``tests/patterns/test_chain_estimate.py``). Speed: results are cached by
+Accuracy: within 2% of a 10^6-sample Monte Carlo for 1-64 hops (the input limit) with
+p99/p50 ratios up to 20 (the input limit; cutting each hop's tails at TAIL_MASS / n keeps
+long chains honest) (``tests/patterns/test_chain_estimate.py``). Speed: results are cached by
 the multiset of (p50, p99) pairs, so repeated recommendations for the same chain cost
 a dictionary lookup; a cold five-hop estimate takes well under a millisecond on a
 typical grid (see ``bench/bench_recommend.py``).
@@ -42,6 +43,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
@@ -50,10 +52,11 @@ from patterns.engine.inputs import Hop
 
 Z_95 = 1.6448536269514722
 Z_99 = 2.3263478740408408
-# Where each hop is truncated: 1e-4 of its mass lies beyond on either side. Folding that
-# mass onto the end bins cannot move the sum's p99: a value at a hop's 1 - 1e-4 point
-# already puts the sum far past its own p99.
-Z_TAIL = 3.719016485455709
+# Where each hop is truncated: TAIL_MASS / n of its mass lies beyond on either side, so
+# that all n hops together fold at most TAIL_MASS onto their end bins. With a fixed cut
+# per hop, long chains would fold a share of the tail comparable to the 1% the p99 reads
+# (64 hops x 1e-4 = 0.64%) and pull the p99 down.
+TAIL_MASS = 1e-4
 # Grid step as a fraction of the sum of the hops' medians.
 GRID_RESOLUTION = 200
 MIN_FFT = 1 << 10
@@ -62,13 +65,65 @@ MAX_FFT = 1 << 16
 _SQRT2 = math.sqrt(2.0)
 
 
+@lru_cache(maxsize=128)
+def tail_z(hops: int) -> float:
+    """The standard normal point beyond which TAIL_MASS / hops of each hop is cut."""
+    return NormalDist().inv_cdf(1.0 - TAIL_MASS / max(1, hops))
+
+
+Z_WILSON_95 = 1.959963984540054
+
+
+def wilson_lower_bound(successes: int, samples: int, z: float = Z_WILSON_95) -> float:
+    """Lower end of the Wilson score interval for a success ratio, as a fraction.
+
+    A plain ratio overstates what a short window shows: 2,000 requests without a single
+    failure measure 100%, but they are just as likely from a service at 99.85%. The Wilson
+    interval stays sensible at ratios of 0 and 1 (where the normal approximation collapses
+    to a zero-width interval)::
+
+        centre = (p + z^2 / 2n) / (1 + z^2 / n)
+        half   = z / (1 + z^2 / n) * sqrt(p (1 - p) / n + z^2 / 4n^2)
+
+    With p = 1 the lower end is 1 / (1 + z^2 / n): about 99.81% for n = 2,000.
+    """
+    if samples <= 0:
+        raise ValueError("samples must be > 0")
+    if not 0 <= successes <= samples:
+        raise ValueError("successes must be between 0 and samples")
+    p = successes / samples
+    z2 = z * z
+    denominator = 1.0 + z2 / samples
+    centre = (p + z2 / (2 * samples)) / denominator
+    half = z / denominator * math.sqrt(p * (1 - p) / samples + z2 / (4 * samples * samples))
+    return max(0.0, centre - half)
+
+
 @dataclass(frozen=True)
 class HopEvidence:
-    """Measured latency of one service, e.g. from a probe run."""
+    """What probes measured for one service: latency and, optionally, success counts.
+
+    ``samples`` requests were sent in the probe window and ``successes`` of them answered
+    without an error or a timeout. The engine takes the lower bound of the 95% Wilson
+    interval as the hop's availability, never the raw ratio.
+    """
 
     p50_ms: float
     p99_ms: float
     source: str
+    samples: int = 0
+    successes: int = 0
+
+    @property
+    def success_ratio(self) -> float | None:
+        return self.successes / self.samples if self.samples > 0 else None
+
+    @property
+    def availability_lower_pct(self) -> float | None:
+        """Availability in percent the measurement supports (Wilson 95% lower bound)."""
+        if self.samples <= 0:
+            return None
+        return 100.0 * wilson_lower_bound(min(self.successes, self.samples), self.samples)
 
 
 @dataclass(frozen=True)
@@ -83,6 +138,14 @@ class HopEstimate:
     stated_p50_ms: float
     stated_p99_ms: float
     evidence: str = ""
+    role: str = "needed"
+    # Availability in percent the engine uses: the measured lower bound, else the
+    # stated figure, else None ("unstated").
+    availability: float | None = None
+    availability_source: str = "unstated"  # "stated", "measured" or "unstated"
+    stated_availability: float | None = None
+    success_ratio: float | None = None
+    samples: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -91,10 +154,18 @@ class HopEstimate:
             "p99_ms": _round(self.p99_ms),
             "critical": self.critical,
             "source": self.source,
+            "role": self.role,
+            "availability": None if self.availability is None else round(self.availability, 4),
+            "availability_source": self.availability_source,
         }
         if self.source == "measured":
             data["stated_p50_ms"] = _round(self.stated_p50_ms)
             data["stated_p99_ms"] = _round(self.stated_p99_ms)
+            data["evidence"] = self.evidence
+        if self.availability_source == "measured":
+            data["stated_availability"] = self.stated_availability
+            data["success_ratio"] = round(100.0 * (self.success_ratio or 0.0), 4)
+            data["samples"] = self.samples
             data["evidence"] = self.evidence
         return data
 
@@ -137,7 +208,7 @@ def _erf(x: np.ndarray) -> np.ndarray:
     poly = t * (
         0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429)))
     )
-    return sign * (1.0 - poly * np.exp(-a * a))
+    return np.asarray(sign * (1.0 - poly * np.exp(-a * a)))
 
 
 def _lognormal_cdf(x: np.ndarray, mu: float, sigma: float) -> np.ndarray:
@@ -174,8 +245,9 @@ def _sum_quantiles(pairs: tuple[tuple[float, float], ...]) -> tuple[float, float
             shift + math.exp(mu + z * sigma) for z in (0.0, Z_95, Z_99)
         )
 
-    lows = [math.exp(mu - Z_TAIL * sigma) for mu, sigma in variable]
-    highs = [math.exp(mu + Z_TAIL * sigma) for mu, sigma in variable]
+    z_tail = tail_z(len(variable))
+    lows = [math.exp(mu - z_tail * sigma) for mu, sigma in variable]
+    highs = [math.exp(mu + z_tail * sigma) for mu, sigma in variable]
     spans = [hi - lo for lo, hi in zip(lows, highs, strict=True)]
     dx = sum(math.exp(mu) for mu, _ in variable) / GRID_RESOLUTION
     needed = sum(math.ceil(span / dx) + 2 for span in spans)
@@ -184,17 +256,20 @@ def _sum_quantiles(pairs: tuple[tuple[float, float], ...]) -> tuple[float, float
         size = MAX_FFT
         dx = sum(spans) / (size - 2 * len(spans) - 4)
 
-    spectrum: np.ndarray | None = None
-    for (mu, sigma), lo, span in zip(variable, lows, spans, strict=True):
-        bins = math.ceil(span / dx) + 1
+    # Identical hops share one transform, raised to their count.
+    counts: dict[tuple[float, float], int] = {}
+    for hop in variable:
+        counts[hop] = counts.get(hop, 0) + 1
+    spectrum = np.ones(size // 2 + 1, dtype=complex)
+    for (mu, sigma), count in counts.items():
+        lo = math.exp(mu - z_tail * sigma)
+        bins = math.ceil((math.exp(mu + z_tail * sigma) - lo) / dx) + 1
         edges = lo + (np.arange(bins + 1) - 0.5) * dx
         cdf = _lognormal_cdf(edges, mu, sigma)
         mass = np.diff(cdf)
         mass[0] += cdf[0]  # fold the cut lower tail into the first bin
         mass[-1] += 1.0 - cdf[-1]  # and the cut upper tail into the last
-        transformed = np.fft.rfft(mass, size)
-        spectrum = transformed if spectrum is None else spectrum * transformed
-    assert spectrum is not None
+        spectrum *= np.fft.rfft(mass, size) ** count
     total = np.fft.irfft(spectrum, size)
     np.clip(total, 0.0, None, out=total)
     cdf = np.cumsum(total)
@@ -220,36 +295,45 @@ def sum_quantiles(pairs: Sequence[tuple[float, float]]) -> tuple[float, float, f
 def resolve_hops(
     hops: Sequence[Hop], evidence: Mapping[str, HopEvidence] | None = None
 ) -> tuple[HopEstimate, ...]:
-    """Each hop with measured numbers substituted where evidence exists for its service."""
+    """Each hop with measured numbers substituted where evidence exists for its service.
+
+    Latency and availability are replaced separately: a probe run without success counts
+    (``samples == 0``) leaves the stated availability in place.
+    """
     evidence = evidence or {}
     resolved = []
     for hop in hops:
         measured = evidence.get(hop.service)
+        p50, p99, source, note = hop.p50_ms, hop.p99_ms, "stated", ""
+        availability = hop.availability
+        availability_source = "unstated" if availability is None else "stated"
+        ratio, samples = None, 0
         if measured is not None:
-            resolved.append(
-                HopEstimate(
-                    service=hop.service,
-                    p50_ms=float(measured.p50_ms),
-                    p99_ms=max(float(measured.p99_ms), float(measured.p50_ms)),
-                    critical=hop.critical,
-                    source="measured",
-                    stated_p50_ms=hop.p50_ms,
-                    stated_p99_ms=hop.p99_ms,
-                    evidence=measured.source,
-                )
+            p50 = float(measured.p50_ms)
+            p99 = max(float(measured.p99_ms), p50)
+            source, note = "measured", measured.source
+            if measured.samples > 0:
+                availability = measured.availability_lower_pct
+                availability_source = "measured"
+                ratio, samples = measured.success_ratio, measured.samples
+        resolved.append(
+            HopEstimate(
+                service=hop.service,
+                p50_ms=p50,
+                p99_ms=p99,
+                critical=hop.critical,
+                source=source,
+                stated_p50_ms=hop.p50_ms,
+                stated_p99_ms=hop.p99_ms,
+                evidence=note,
+                role=hop.role,
+                availability=availability,
+                availability_source=availability_source,
+                stated_availability=hop.availability,
+                success_ratio=ratio,
+                samples=samples,
             )
-        else:
-            resolved.append(
-                HopEstimate(
-                    service=hop.service,
-                    p50_ms=hop.p50_ms,
-                    p99_ms=hop.p99_ms,
-                    critical=hop.critical,
-                    source="stated",
-                    stated_p50_ms=hop.p50_ms,
-                    stated_p99_ms=hop.p99_ms,
-                )
-            )
+        )
     return tuple(resolved)
 
 

@@ -115,3 +115,10 @@ SUPPORTING_ORDER: tuple[str, ...] = (
 )
 
 SEVERITIES: tuple[str, ...] = ("high", "medium", "low")
+
+
+def jsonable(value: object) -> object:
+    """Floats rounded for output, so the JSON stays short and stable."""
+    if isinstance(value, float):
+        return round(value, 3)
+    return value

@@ -1,14 +1,23 @@
-"""``recommend()``: rank the patterns for one use case and say why.
+"""``recommend()``: hard requirements first, then the simplest option that meets them.
 
 1. Derive the context: inputs plus figures such as the chain estimate (see context.py).
-2. Evaluate every active rule that does not read ``top``/``top_family``; each one that
-   fires adds its effects to the patterns' scores (starting from the pack's base scores).
-3. Rank by score, ties broken by ``PATTERN_ORDER``, so the output is deterministic.
-4. Evaluate the late rules (those reading ``top``/``top_family``); they only add
+2. Stage one, constraints (requirements.py): give every option a design (what runs
+   before the answer, what after) and check it against the pack's hard requirements.
+   An option that fails one is ruled out, with the requirement and the numbers.
+3. Stage two, fit: evaluate every active rule that does not read ``top``/``top_family``;
+   each one that fires moves the patterns' scores (from the pack's base scores), and
+   each pattern pays its complexity cost. The options that meet every requirement are
+   ranked by score; the simplest of those within ``simplicity_margin`` of the best goes
+   first, so a broker, a saga or an orchestrator has to earn its place clearly. Ties
+   are broken by ``PATTERN_ORDER``, so the output is deterministic.
+4. Ruled-out options follow, fewest misses by the smallest margin first. When none meets
+   every requirement, the first of them leads (``meets_all`` is false) and
+   ``relaxations`` say which requirement to relax, to what, for which option.
+5. Evaluate the late rules (those reading ``top``/``top_family``); they only add
    supporting decisions and risks.
-5. Build the options (reasons, tailored strengths/weaknesses, hybrid steps), the
-   supporting decisions (builders in supporting.py) and the risks (deduplicated by id,
-   most severe first).
+6. Build the options (reasons, tailored strengths/weaknesses, hybrid steps), the
+   supporting decisions (builders in supporting.py), the risks (deduplicated by id,
+   most severe first) and, on request, the sensitivity of the answer (sensitivity.py).
 """
 
 from __future__ import annotations
@@ -17,7 +26,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from patterns.engine.context import situation_for
 from patterns.engine.inputs import UseCaseInput
 from patterns.engine.latency import ChainEstimate, HopEvidence
 from patterns.engine.meta import (
@@ -25,18 +33,16 @@ from patterns.engine.meta import (
     BASE_WEAKNESSES,
     PATTERN_FAMILY,
     PATTERN_NAMES,
-    PATTERN_ORDER,
     SEVERITIES,
     SUPPORTING_ORDER,
+    jsonable,
 )
+from patterns.engine.ranking import Ranking, evaluate, rank
+from patterns.engine.relaxations import Relaxation, relaxations_for
+from patterns.engine.requirements import Assessment, Miss
 from patterns.engine.rules import Rule, RulePack, default_rule_pack, render
+from patterns.engine.sensitivity import Sensitivity, sensitivity_for
 from patterns.engine.supporting import BUILDERS, Facts, Supporting
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, float):
-        return round(value, 3)
-    return value
 
 
 @dataclass(frozen=True)
@@ -52,7 +58,7 @@ class Reason:
         return {
             "rule": self.rule,
             "explanation": self.explanation,
-            "inputs": {key: _jsonable(value) for key, value in self.inputs.items()},
+            "inputs": {key: jsonable(value) for key, value in self.inputs.items()},
             "effect": round(self.effect, 3),
         }
 
@@ -68,6 +74,12 @@ class Option:
     weaknesses: tuple[str, ...] = ()
     sync_steps: tuple[str, ...] = ()
     async_steps: tuple[str, ...] = ()
+    meets_all: bool = True
+    misses: tuple[Miss, ...] = ()
+    waits_for: tuple[str, ...] = ()
+    waited_p95_ms: float = 0.0
+    waited_p99_ms: float = 0.0
+    availability: Mapping[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -78,6 +90,12 @@ class Option:
             "because": [reason.to_dict() for reason in self.because],
             "strengths": list(self.strengths),
             "weaknesses": list(self.weaknesses),
+            "meets_all": self.meets_all,
+            "misses": [miss.requirement for miss in self.misses],
+            "waits_for": list(self.waits_for),
+            "waited_p95_ms": round(self.waited_p95_ms, 3),
+            "waited_p99_ms": round(self.waited_p99_ms, 3),
+            "availability": dict(self.availability),
         }
         if self.family == "hybrid":
             data["sync_steps"] = list(self.sync_steps)
@@ -105,6 +123,10 @@ class Recommendation:
     chain_estimate: ChainEstimate
     fired_rules: tuple[str, ...] = ()
     derived: Mapping[str, Any] = field(default_factory=dict)
+    ruled_out: tuple[Miss, ...] = ()
+    meets_all: bool = True
+    relaxations: tuple[Relaxation, ...] = ()
+    sensitivity: tuple[Sensitivity, ...] = ()
 
     @property
     def top(self) -> Option:
@@ -118,97 +140,122 @@ class Recommendation:
             "risks": [risk.to_dict() for risk in self.risks],
             "chain_estimate": self.chain_estimate.to_dict(),
             "fired_rules": list(self.fired_rules),
-            "derived": {key: _jsonable(value) for key, value in self.derived.items()},
+            "derived": {key: jsonable(value) for key, value in self.derived.items()},
+            "ruled_out": [miss.to_dict() for miss in self.ruled_out],
+            "meets_all": self.meets_all,
+            "relaxations": [item.to_dict() for item in self.relaxations],
+            "sensitivity": [item.to_dict() for item in self.sensitivity],
+            "availability": dict(self.top.availability),
         }
 
 
-def _steps(pattern: str, inp: UseCaseInput) -> tuple[tuple[str, ...], tuple[str, ...]]:
+def _steps(pattern: str, assessment: Assessment, inp: UseCaseInput) -> tuple[tuple[str, ...], ...]:
     """Which steps run before the answer (sync) and which after (async), for hybrids."""
-    critical = tuple(hop.service for hop in inp.chain if hop.critical)
-    deferred = tuple(hop.service for hop in inp.chain if not hop.critical)
+    before = tuple(hop.service for hop in assessment.design.before)
+    after = tuple(hop.service for hop in assessment.design.after)
     if pattern == "request-event":
-        sync = ("validate request", *critical, "respond to caller")
-        if deferred:
-            after = ("publish event", *deferred)
+        sync = ("validate request", *before, "respond to caller")
+        if after:
+            later = ("publish event", *after)
         elif inp.consumers > 1:
-            after = ("publish event", f"{inp.consumers} consumers react")
+            later = ("publish event", f"{inp.consumers} consumers react")
         else:
-            after = ("publish event", "consumers react")
-        return sync, after
+            later = ("publish event", "consumers react")
+        return sync, later
     if pattern == "saga-orchestration":
-        sync = ("validate request", "record saga state", "respond with saga id")
-        after = tuple(hop.service for hop in inp.chain) or ("run steps", "compensate on failure")
-        return sync, after
+        answer = "respond to caller" if before else "respond with saga id"
+        sync = ("validate request", "record saga state", *before, answer)
+        later = after or ("run steps", "compensate on failure")
+        return sync, later
     return (), ()
 
 
-def _evaluate(rule: Rule, values: Mapping[str, Any], pack: RulePack) -> bool:
-    try:
-        return bool(rule.test(values))
-    except (TypeError, ZeroDivisionError) as exc:
-        raise ValueError(
-            f"rule {rule.id!r} in pack {pack.name} {pack.version} failed: {exc}"
-        ) from None
+def _option(
+    pattern: str,
+    ranking: Ranking,
+    fired: list[Rule],
+    explanations: Mapping[str, str],
+    values: Mapping[str, Any],
+    pack: RulePack,
+    inp: UseCaseInput,
+) -> Option:
+    because: list[Reason] = []
+    strengths: list[str] = []
+    weaknesses: list[str] = []
+    for rule in fired:
+        delta = rule.effects.get(pattern, 0.0)
+        if not delta:
+            continue
+        because.append(
+            Reason(
+                rule=rule.id,
+                explanation=explanations[rule.id],
+                inputs={name: values[name] for name in rule.reads},
+                effect=delta,
+            )
+        )
+        note = rule.notes.get(pattern)
+        if note:
+            (strengths if delta > 0 else weaknesses).append(render(note, values))
+    complexity = pack.complexity.get(pattern)
+    if complexity is not None and complexity.cost:
+        because.append(
+            Reason(
+                rule="complexity", explanation=complexity.why, inputs={}, effect=-complexity.cost
+            )
+        )
+    assessment = ranking.assessments[pattern]
+    weaknesses = [
+        miss.detail[:1].upper() + miss.detail[1:] + "." for miss in assessment.misses
+    ] + weaknesses
+    sync_steps, async_steps = _steps(pattern, assessment, inp)
+    return Option(
+        pattern=pattern,
+        family=PATTERN_FAMILY[pattern],
+        name=PATTERN_NAMES[pattern],
+        score=ranking.scores[pattern],
+        because=tuple(because),
+        strengths=tuple(dict.fromkeys([*strengths, *BASE_STRENGTHS[pattern]])),
+        weaknesses=tuple(dict.fromkeys([*weaknesses, *BASE_WEAKNESSES[pattern]])),
+        sync_steps=sync_steps,
+        async_steps=async_steps,
+        meets_all=assessment.meets_all,
+        misses=assessment.misses,
+        waits_for=tuple(hop.service for hop in assessment.design.before),
+        waited_p95_ms=assessment.design.p95_ms,
+        waited_p99_ms=assessment.design.p99_ms,
+        availability=assessment.availability.to_dict(),
+    )
 
 
 def recommend(
     inp: UseCaseInput,
     evidence: Mapping[str, HopEvidence] | None = None,
     rule_pack: RulePack | None = None,
+    *,
+    sensitivity: bool = False,
 ) -> Recommendation:
-    """Rank the communication patterns for ``inp``; see the module docstring."""
+    """Rank the communication patterns for ``inp``; see the module docstring.
+
+    ``sensitivity=True`` also searches, for the top option, the nearest input values at
+    which another option would come first (sensitivity.py). It costs a few dozen extra
+    rankings, so callers that only need the ranking leave it off.
+    """
     pack = rule_pack or default_rule_pack()
-    situation = situation_for(inp, evidence)
+    ranking = rank(inp, evidence, pack)
+    situation = ranking.situation
     values: dict[str, Any] = dict(situation.values)
-
-    early = [rule for rule in pack.active_rules if not rule.late]
-    late = [rule for rule in pack.active_rules if rule.late]
-    fired = [rule for rule in early if _evaluate(rule, values, pack)]
-
-    scores = {pattern: pack.base_scores.get(pattern, 0.0) for pattern in PATTERN_ORDER}
-    for rule in fired:
-        for pattern, delta in rule.effects.items():
-            scores[pattern] += delta
-    rank = {pattern: i for i, pattern in enumerate(PATTERN_ORDER)}
-    ranked = sorted(PATTERN_ORDER, key=lambda p: (-round(scores[p], 9), rank[p]))
-    top = ranked[0]
+    top = ranking.top
     values["top"] = top
     values["top_family"] = PATTERN_FAMILY[top]
-    fired += [rule for rule in late if _evaluate(rule, values, pack)]
+    late = [rule for rule in pack.active_rules if rule.late]
+    fired = list(ranking.fired) + [rule for rule in late if evaluate(rule, values, pack)]
 
     explanations = {rule.id: render(rule.explanation, values) for rule in fired}
-    options = []
-    for pattern in ranked:
-        because, strengths, weaknesses = [], [], []
-        for rule in fired:
-            delta = rule.effects.get(pattern, 0.0)
-            if not delta:
-                continue
-            because.append(
-                Reason(
-                    rule=rule.id,
-                    explanation=explanations[rule.id],
-                    inputs={name: values[name] for name in rule.reads},
-                    effect=delta,
-                )
-            )
-            note = rule.notes.get(pattern)
-            if note:
-                (strengths if delta > 0 else weaknesses).append(render(note, values))
-        sync_steps, async_steps = _steps(pattern, inp)
-        options.append(
-            Option(
-                pattern=pattern,
-                family=PATTERN_FAMILY[pattern],
-                name=PATTERN_NAMES[pattern],
-                score=scores[pattern],
-                because=tuple(because),
-                strengths=tuple(dict.fromkeys([*strengths, *BASE_STRENGTHS[pattern]])),
-                weaknesses=tuple(dict.fromkeys([*weaknesses, *BASE_WEAKNESSES[pattern]])),
-                sync_steps=sync_steps,
-                async_steps=async_steps,
-            )
-        )
+    options = tuple(
+        _option(pattern, ranking, fired, explanations, values, pack, inp)
+        for pattern in ranking.order
+    )
 
     wanted = {item for rule in fired for item in rule.supporting}
     facts = Facts(
@@ -243,13 +290,23 @@ def recommend(
             "measured_hops",
         )
     }
+    ruled_out = tuple(
+        miss
+        for pattern in ranking.order
+        if not ranking.assessments[pattern].meets_all
+        for miss in ranking.assessments[pattern].misses
+    )
     return Recommendation(
         rule_pack_name=pack.name,
         rule_pack_version=pack.version,
-        options=tuple(options),
+        options=options,
         supporting=supporting,
         risks=tuple(sorted_risks),
         chain_estimate=situation.estimate,
         fired_rules=tuple(rule.id for rule in fired),
         derived=derived,
+        ruled_out=ruled_out,
+        meets_all=ranking.meets_all,
+        relaxations=() if ranking.meets_all else relaxations_for(inp, evidence, pack, ranking),
+        sensitivity=sensitivity_for(inp, evidence, pack, ranking) if sensitivity else (),
     )

@@ -26,6 +26,8 @@ import httptools
 from probes.engine.model import Target
 
 if TYPE_CHECKING:
+    import aiohttp
+
     from probes.engine.runner import _Run
 
 _perf = time.perf_counter
@@ -71,6 +73,7 @@ class FastConnection(asyncio.Protocol):
     """One HTTP/1.1 keep-alive connection; one request in flight at a time."""
 
     handles_own_timeout = False
+    shares_transport = False
 
     def __init__(self, run: _Run) -> None:
         self.run = run
@@ -160,6 +163,7 @@ class AioSlot:
     """A logical connection on a shared aiohttp session (which pools sockets)."""
 
     handles_own_timeout = True
+    shares_transport = True
 
     def __init__(self, run: _Run, session: Any, target: Target) -> None:
         self.run = run
@@ -226,7 +230,7 @@ class AioSlot:
         self.run.done(self, status, location.encode("latin-1") if location else None, True)
 
 
-def make_aiohttp_session(target: Target, pool: int) -> Any:
+def make_aiohttp_session(target: Target, pool: int) -> aiohttp.ClientSession:
     import aiohttp
 
     context = ssl.create_default_context() if target.scheme == "https" else None

@@ -87,8 +87,8 @@ def value_at_percentile(h: HdrHistogram, percentile: float) -> int:
         return 0
     value = h.get_value_from_index(index)
     if percentile:
-        return h.get_highest_equivalent_value(value)
-    return h.get_lowest_equivalent_value(value)
+        return int(h.get_highest_equivalent_value(value))
+    return int(h.get_lowest_equivalent_value(value))
 
 
 def summarize(h: HdrHistogram | str) -> dict[str, float | int]:
@@ -173,8 +173,8 @@ class Recorder:
             if seen >= target:
                 value = h.get_value_from_index(start + offset)
                 if percentile:
-                    return h.get_highest_equivalent_value(value)
-                return h.get_lowest_equivalent_value(value)
+                    return int(h.get_highest_equivalent_value(value))
+                return int(h.get_lowest_equivalent_value(value))
         return 0
 
     def finish(self) -> HdrHistogram:

@@ -13,19 +13,31 @@ from probes.engine.histogram import (
 )
 
 ERROR_CLASSES = ("connect", "timeout", "read", "write", "protocol", "4xx", "5xx")
+# Probe kinds whose outcomes count deliveries (lost, duplicated, reordered).
+BROKER_KINDS = frozenset({"amqp", "redis", "nats", "mqtt"})
 
 
 class _Guarded(Protocol):
-    scheme: str
-    host: str
-    port: int
-    address: str
-    path_and_query: str
+    # Read-only, so frozen dataclasses match.
+    @property
+    def scheme(self) -> str: ...
+    @property
+    def host(self) -> str: ...
+    @property
+    def port(self) -> int: ...
+    @property
+    def address(self) -> str: ...
+    @property
+    def path_and_query(self) -> str: ...
 
 
 @dataclass(frozen=True)
 class Target:
-    """Where and what to send. ``address`` is connected to; ``host`` is sent."""
+    """Where and what to send. ``address`` is connected to; ``host`` is sent.
+
+    For ``grpc``/``grpcs`` the path is ``/package.Service/Method`` (``/`` for
+    the health check) and the body the request as JSON.
+    """
 
     address: str
     port: int
@@ -37,6 +49,7 @@ class Target:
     body: bytes = b""
     expected_status: int | None = None
     timeout_s: float = 2.0
+    ca_file: str | None = None  # trusted CA for TLS (gRPC); None: the system store
 
     @classmethod
     def from_guarded(
@@ -48,6 +61,7 @@ class Target:
         body: bytes = b"",
         expected_status: int | None = None,
         timeout_s: float = 2.0,
+        ca_file: str | None = None,
     ) -> Target:
         """A target from ``probes.egress.GuardedTarget`` (the checked address)."""
         pairs = headers.items() if isinstance(headers, Mapping) else headers
@@ -62,6 +76,7 @@ class Target:
             body=body,
             expected_status=expected_status,
             timeout_s=timeout_s,
+            ca_file=ca_file,
         )
 
     @property
@@ -134,6 +149,14 @@ class ProbeOutcome:
     response. Both are encoded HDR histograms (see ``histogram.py``).
     ``per_second`` holds ``{t, rate, p50_ms, p99_ms, errors, histogram}``;
     ``histogram`` there lets shard series merge exactly.
+
+    Broker probes (``kind`` in :data:`BROKER_KINDS`) count one published
+    message as a request and its first receipt as a completion: ``histogram``
+    is planned send -> receipt, ``service_histogram`` actual publish ->
+    receipt, ``confirm_histogram`` publish -> broker confirm (empty where the
+    protocol has no confirm), and ``lost``/``duplicates``/``reordered`` count
+    measured messages never received, received again, and received after a
+    later message of the same key.
     """
 
     model: str
@@ -154,6 +177,11 @@ class ProbeOutcome:
     stopped: bool = False
     generator_cpu: float = 0.0
     latency_label: str = "corrected"  # "corrected" (open) | "closed-loop"
+    kind: str = "http"  # http | grpc | amqp | redis | nats | mqtt
+    lost: int = 0
+    duplicates: int = 0
+    reordered: int = 0
+    confirm_histogram: str = ""
 
     @property
     def error_count(self) -> int:
@@ -170,9 +198,13 @@ class ProbeOutcome:
 
 
 def summary(outcome: ProbeOutcome) -> dict[str, Any]:
-    """The numbers the CLI prints and the Django side stores next to a run."""
+    """The numbers the CLI prints and the Django side stores next to a run.
+
+    Broker outcomes add ``lost``, ``duplicates``, ``reordered`` and
+    ``confirm_p99_ms`` (``None`` when the protocol confirms nothing).
+    """
     s = summarize(outcome.histogram)
-    return {
+    out: dict[str, Any] = {
         "requests": outcome.requests,
         "rps": round(outcome.rps, 1),
         "p50_ms": s["p50_ms"],
@@ -185,6 +217,13 @@ def summary(outcome: ProbeOutcome) -> dict[str, Any]:
         "valid": outcome.valid,
         "invalid_reason": outcome.invalid_reason,
     }
+    if outcome.kind in BROKER_KINDS:
+        confirms = summarize(outcome.confirm_histogram)
+        out["lost"] = outcome.lost
+        out["duplicates"] = outcome.duplicates
+        out["reordered"] = outcome.reordered
+        out["confirm_p99_ms"] = confirms["p99_ms"] if confirms["count"] else None
+    return out
 
 
 def merge_outcomes(outcomes: Iterable[ProbeOutcome]) -> ProbeOutcome:
@@ -205,6 +244,8 @@ def merge_outcomes(outcomes: Iterable[ProbeOutcome]) -> ProbeOutcome:
     models = {o.model for o in items}
     if len(models) != 1:
         raise ValueError("cannot merge outcomes of different load models")
+    if len({o.kind for o in items}) != 1:
+        raise ValueError("cannot merge outcomes of different probe kinds")
 
     errors: dict[str, int] = {}
     statuses: dict[str, int] = {}
@@ -251,6 +292,15 @@ def merge_outcomes(outcomes: Iterable[ProbeOutcome]) -> ProbeOutcome:
         stopped=any(o.stopped for o in items),
         generator_cpu=max(o.generator_cpu for o in items),
         latency_label=items[0].latency_label,
+        kind=items[0].kind,
+        lost=sum(o.lost for o in items),
+        duplicates=sum(o.duplicates for o in items),
+        reordered=sum(o.reordered for o in items),
+        confirm_histogram=(
+            encode_histogram(merge_histograms(o.confirm_histogram for o in items))
+            if any(o.confirm_histogram for o in items)
+            else ""
+        ),
     )
 
 

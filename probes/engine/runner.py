@@ -53,6 +53,7 @@ from probes.engine.clients import (
     needs_aiohttp,
     open_fast_connection,
 )
+from probes.engine.grpc_client import GrpcMethod, GrpcSlot, open_grpc
 from probes.engine.histogram import Recorder, encode_histogram, summarize
 from probes.engine.model import MAX_REDIRECTS_KEPT, LoadPlan, ProbeOutcome, Progress, Target
 
@@ -71,7 +72,8 @@ MAX_SLEEP_S = 0.05  # keeps a slow schedule responsive to should_stop
 IDLE_YIELD_S = 30e-6  # a yield that came back this fast found nothing else to do
 STOP_GRACE_S = 0.3  # in-flight requests get this long to finish after a stop
 
-Conn = FastConnection | AioSlot
+Conn = FastConnection | AioSlot | GrpcSlot
+GRPC_SCHEMES = ("grpc", "grpcs")
 
 
 class _Second:
@@ -101,8 +103,12 @@ class _Run:
         self.on_progress = on_progress
         self.should_stop = should_stop
         self.progress_interval_s = progress_interval_s
-        self.use_aiohttp = client == "aiohttp" or (client == "auto" and needs_aiohttp(target))
-        self.request_bytes = build_request(target)
+        self.kind = "grpc" if target.scheme in GRPC_SCHEMES else "http"
+        self.use_aiohttp = self.kind == "http" and (
+            client == "aiohttp" or (client == "auto" and needs_aiohttp(target))
+        )
+        self.request_bytes = build_request(target) if self.kind == "http" else b""
+        self.grpc: GrpcMethod | None = None
         self.expected = target.expected_status
         self.timeout = target.timeout_s
         self.pool = plan.shard_concurrency
@@ -188,7 +194,7 @@ class _Run:
         if was_busy and conn.measured:
             self.requests += 1
             self._error(cls, now)
-        if isinstance(conn, AioSlot):
+        if conn.shares_transport:
             self._release(conn, now)
             return
         self._drop(conn)
@@ -287,6 +293,8 @@ class _Run:
             self._release(conn, now)
 
     async def _new_connection(self) -> Conn:
+        if self.grpc is not None:
+            return GrpcSlot(self, self.grpc, self.timeout)
         if self.use_aiohttp:
             return AioSlot(self, self.session, self.target)
         return await open_fast_connection(self, self.target, self.timeout)
@@ -295,6 +303,8 @@ class _Run:
         """Open the connections before the measured window starts."""
         if self.use_aiohttp:
             self.session = make_aiohttp_session(self.target, self.pool)
+        if self.kind == "grpc":
+            self.grpc = await open_grpc(self.target)
         results = await asyncio.gather(
             *(self._new_connection() for _ in range(self.pool)), return_exceptions=True
         )
@@ -336,6 +346,8 @@ class _Run:
             conn.close()
         if self.session is not None:
             await self.session.close()
+        if self.grpc is not None:
+            await self.grpc.channel.close()
 
 
 async def run_probe(
@@ -498,17 +510,13 @@ async def _tick(run: _Run) -> None:
             run.on_progress(run.progress(now))
 
 
-def _outcome(run: _Run, *, end: float, cpu: float) -> ProbeOutcome:
-    plan = run.plan
-    stop_time = run.stop_time
-    window_end = min(run.measure_end, stop_time) if stop_time is not None else run.measure_end
-    duration = max(0.0, window_end - run.measure_start)
-    wall = max(1e-9, end - run.t0)
-    busy_cpu = max(0.0, cpu - run.idle_yield_s) / wall
-    lag_hist = run.lag.finish()
-    lag_p99_ms = summarize(lag_hist)["p99_ms"] if run.lag_count else 0.0
-    late_fraction = run.late / run.lag_count if run.lag_count else 0.0
-
+def self_check(
+    plan: LoadPlan, lag: Recorder, late: int, lag_count: int, busy_cpu: float
+) -> tuple[float, float, list[str]]:
+    """(send lag p99 ms, late fraction, reasons the outcome is not valid)."""
+    lag_hist = lag.finish()
+    lag_p99_ms = float(summarize(lag_hist)["p99_ms"]) if lag_count else 0.0
+    late_fraction = late / lag_count if lag_count else 0.0
     reasons = []
     if plan.model == "open":
         if lag_p99_ms > MAX_LAG_P99_MS:
@@ -526,13 +534,17 @@ def _outcome(run: _Run, *, end: float, cpu: float) -> ProbeOutcome:
             f"generator CPU saturated ({busy_cpu:.0%} of one core): "
             "the generator, not the target, may be the bottleneck"
         )
+    return lag_p99_ms, late_fraction, reasons
 
-    per_second = []
-    for t in sorted(run.seconds):
-        sec = run.seconds[t]
+
+def per_second_rows(seconds: dict[int, _Second]) -> list[dict[str, Any]]:
+    """The per-second series, each second with its own encoded histogram."""
+    rows = []
+    for t in sorted(seconds):
+        sec = seconds[t]
         h = sec.recorder.finish()
         s = summarize(h)
-        per_second.append(
+        rows.append(
             {
                 "t": t,
                 "rate": sec.completed,
@@ -542,6 +554,24 @@ def _outcome(run: _Run, *, end: float, cpu: float) -> ProbeOutcome:
                 "histogram": encode_histogram(h),
             }
         )
+    return rows
+
+
+def measured_window(run: Any, *, end: float, cpu: float) -> tuple[float, float]:
+    """(measured duration in s, generator busy CPU as a fraction of one core)."""
+    stop_time = run.stop_time
+    window_end = min(run.measure_end, stop_time) if stop_time is not None else run.measure_end
+    duration = max(0.0, window_end - run.measure_start)
+    wall = max(1e-9, end - run.t0)
+    return duration, max(0.0, cpu - run.idle_yield_s) / wall
+
+
+def _outcome(run: _Run, *, end: float, cpu: float) -> ProbeOutcome:
+    plan = run.plan
+    duration, busy_cpu = measured_window(run, end=end, cpu=cpu)
+    lag_p99_ms, late_fraction, reasons = self_check(
+        plan, run.lag, run.late, run.lag_count, busy_cpu
+    )
     corrected = encode_histogram(run.corrected.finish())
     service = encode_histogram(run.service.finish())
     closed = plan.model == "closed"
@@ -555,7 +585,7 @@ def _outcome(run: _Run, *, end: float, cpu: float) -> ProbeOutcome:
         rps=run.completed / duration if duration else 0.0,
         histogram=service if closed else corrected,
         service_histogram=service,
-        per_second=per_second,
+        per_second=per_second_rows(run.seconds),
         redirects=list(run.redirects),
         send_lag_p99_ms=lag_p99_ms,
         late_fraction=late_fraction,
@@ -564,4 +594,5 @@ def _outcome(run: _Run, *, end: float, cpu: float) -> ProbeOutcome:
         stopped=run.stopped,
         generator_cpu=round(busy_cpu, 3),
         latency_label="closed-loop" if closed else "corrected",
+        kind=run.kind,
     )

@@ -7,22 +7,33 @@ import sys
 import threading
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
 from decisions.jobs import worker_label
 from decisions.models import UseCase
+from probes.credentials import SealBroken, unseal
 from probes.engine import (
+    BrokerError,
+    BrokerTarget,
+    GrpcSetupError,
     LoadPlan,
     ProbeOutcome,
     Progress,
     Target,
     merge_outcomes,
+    run_broker_probe_sync,
     run_probe_sync,
     summary,
 )
-from probes.models import ACTIVE, FINISHED, JobStatus, ProbeRun, ProbeShard
-from probes.services.preconditions import ProbeRefused, TeamProof, checked_target
+from probes.models import ACTIVE, FINISHED, Endpoint, JobStatus, Kind, ProbeRun, ProbeShard
+from probes.services.preconditions import (
+    ProbeRefused,
+    check_confirmed,
+    checked_target,
+    proof_for,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -143,11 +154,13 @@ def shard_execute(*, shard_id: int, worker: str | None = None) -> bool:
             status, error = JobStatus.CANCELLED, "cancelled before it started"
         else:
             target, plan = _prepare(run, shard)
-            outcome = _run_engine(target, plan, reporter)
+            outcome = _run_engine(target, plan, reporter, run_tag=broker_run_id(run))
             if outcome.stopped:
                 status, error = JobStatus.CANCELLED, "cancelled while running"
     except ProbeRefused as exc:
         status, error = JobStatus.FAILED, f"Refused: {exc.reason}"
+    except (BrokerError, GrpcSetupError, SealBroken) as exc:
+        status, error = JobStatus.FAILED, str(exc)  # never holds the login
     except Exception as exc:
         # A crash keeps what the reporter already wrote (sent, errors, live p50/p99).
         logger.exception("Probe shard %s crashed", shard_id)
@@ -159,7 +172,14 @@ def shard_execute(*, shard_id: int, worker: str | None = None) -> bool:
     return True
 
 
-def _run_engine(target: Target, plan: LoadPlan, reporter: _Reporter) -> ProbeOutcome:
+def broker_run_id(run: ProbeRun) -> str:
+    """Names a broker run's temporary queues and streams (``archway-probe.run<pk>-s<k>``)."""
+    return f"run{run.pk}"
+
+
+def _run_engine(
+    target: Target | BrokerTarget, plan: LoadPlan, reporter: _Reporter, *, run_tag: str
+) -> ProbeOutcome:
     """Run the engine with a short GIL switch interval while the reporter thread lives.
 
     The reporter's ORM work is pure Python; with the default 5 ms switch
@@ -169,30 +189,61 @@ def _run_engine(target: Target, plan: LoadPlan, reporter: _Reporter) -> ProbeOut
     """
     previous = sys.getswitchinterval()
     sys.setswitchinterval(ENGINE_SWITCH_INTERVAL_S)
+    options: dict[str, Any] = {
+        "on_progress": reporter.report,
+        "should_stop": reporter.cancelled.is_set,
+        "progress_interval_s": ENGINE_PROGRESS_INTERVAL_S,
+    }
     try:
-        return run_probe_sync(
-            target,
-            plan,
-            on_progress=reporter.report,
-            should_stop=reporter.cancelled.is_set,
-            progress_interval_s=ENGINE_PROGRESS_INTERVAL_S,
-        )
+        if isinstance(target, BrokerTarget):
+            return run_broker_probe_sync(target, plan, run_tag, **options)
+        return run_probe_sync(target, plan, **options)
     finally:
         sys.setswitchinterval(previous)
 
 
-def _prepare(run: ProbeRun, shard: ProbeShard) -> tuple[Target, LoadPlan]:
+def broker_target(endpoint: Endpoint, url: str) -> BrokerTarget:
+    """The guarded broker target with the endpoint's login unsealed (ProbeRefused, SealBroken)."""
+    guarded = checked_target(url, load=_NO_LOAD, proof=proof_for(endpoint))
+    credentials = None
+    if endpoint.credentials_sealed:
+        credentials = unseal(endpoint.credentials_sealed, settings.PROBE_CREDENTIALS_KEY)
+    return BrokerTarget.from_guarded(guarded, credentials, timeout_s=endpoint.timeout_s)
+
+
+class _NoLoad:
+    """The load of a cleanup: nothing is sent, so no ownership proof is asked."""
+
+    model = "open"
+    rate: float | None = 0.0
+    duration_s = 0.0
+    warmup_s = 0.0
+
+
+_NO_LOAD = _NoLoad()
+
+
+def _prepare(run: ProbeRun, shard: ProbeShard) -> tuple[Target | BrokerTarget, LoadPlan]:
     """Guard the URL again and check the ownership proof: both can change between runs."""
-    guarded = checked_target(run.url, load=run, proof=TeamProof(run.team))
     endpoint = run.endpoint
-    target = Target.from_guarded(
-        guarded,
-        method=endpoint.method,
-        headers=endpoint.headers or {},
-        body=endpoint.body.encode("utf-8"),
-        expected_status=endpoint.expected_status,
-        timeout_s=endpoint.timeout_s,
-    )
+    guarded = checked_target(run.url, load=run, proof=proof_for(endpoint))
+    check_confirmed(endpoint, guarded)
+    target: Target | BrokerTarget
+    if endpoint.is_broker:
+        target = broker_target(endpoint, run.url)
+    elif endpoint.kind == Kind.GRPC:
+        target = Target.from_guarded(
+            guarded, body=endpoint.body.encode("utf-8"), timeout_s=endpoint.timeout_s
+        )
+    else:
+        target = Target.from_guarded(
+            guarded,
+            method=endpoint.method,
+            headers=endpoint.headers or {},
+            body=endpoint.body.encode("utf-8"),
+            expected_status=endpoint.expected_status,
+            timeout_s=endpoint.timeout_s,
+        )
     plan = LoadPlan(
         model=run.model,
         rate=run.rate or 0,

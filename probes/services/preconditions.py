@@ -21,13 +21,14 @@ from probes.caps import cap_problems
 from probes.egress import (
     LOW_RATE_WITHOUT_PROOF,
     OWNERSHIP_PATH,
+    PROBE_SCHEMES,
     EgressRefused,
     GuardedTarget,
     guard_target,
     ownership_url,
 )
 from probes.engine import fetch_ownership_token
-from probes.models import ACTIVE, LoadModel, ProbeRun
+from probes.models import ACTIVE, Endpoint, Kind, LoadModel, ProbeRun
 
 
 class ProbeRefused(Exception):  # noqa: N818 - reads as what happened
@@ -46,10 +47,15 @@ class ProbeRefused(Exception):  # noqa: N818 - reads as what happened
 class Load(Protocol):
     """What the proof rule reads of a probe's load (a RunRequest, a ProbeRun, a LoadPlan)."""
 
-    model: str
-    rate: float | None
-    duration_s: float
-    warmup_s: float
+    # Read-only, so frozen dataclasses match.
+    @property
+    def model(self) -> str: ...
+    @property
+    def rate(self) -> float | None: ...
+    @property
+    def duration_s(self) -> float: ...
+    @property
+    def warmup_s(self) -> float: ...
 
 
 class Proof(Protocol):
@@ -61,11 +67,49 @@ class Proof(Protocol):
 
 
 def guard(url: str) -> GuardedTarget:
-    """The egress guard with the administrator's allow-list; refusals name the URL field."""
+    """The egress guard with the administrator's allow-list; refusals name the URL field.
+
+    Every probe scheme is accepted; a login in the URL is refused here (it is
+    split out and sealed before the URL is stored, see ``runs.endpoint_save``).
+    """
     try:
-        return guard_target(url, allow=settings.PROBE_ALLOW)
+        return guard_target(url, allow=settings.PROBE_ALLOW, schemes=PROBE_SCHEMES)
     except EgressRefused as exc:
         raise ProbeRefused(exc.reason, fields={"url": f"Refused: {exc.reason}."}) from exc
+
+
+@dataclass(frozen=True)
+class FacilitatorConfirmation:
+    """Broker and gRPC endpoints: a facilitator confirmed the team operates the server.
+
+    The HTTP token file cannot apply (see docs/probes.md): these protocols serve
+    no documents at a well-known path.
+    """
+
+    endpoint: Endpoint
+
+    def proven(self, guarded: GuardedTarget) -> bool:
+        return self.endpoint.confirmed_at is not None
+
+    def problem(self, guarded: GuardedTarget) -> str:
+        return (
+            f"a facilitator has not confirmed that {self.endpoint.team.name} operates "
+            f"{guarded.host}:{guarded.port}; confirm it on the endpoint's form first"
+        )
+
+
+def proof_for(endpoint: Endpoint) -> Proof:
+    """How this endpoint proves ownership: the token file (HTTP) or a confirmation."""
+    if endpoint.kind == Kind.HTTP:
+        return TeamProof(endpoint.team)
+    return FacilitatorConfirmation(endpoint)
+
+
+def check_confirmed(endpoint: Endpoint, guarded: GuardedTarget) -> None:
+    """Broker and gRPC endpoints always need the facilitator's confirmation."""
+    proof = FacilitatorConfirmation(endpoint)
+    if endpoint.kind != Kind.HTTP and not proof.proven(guarded):
+        raise ProbeRefused(proof.problem(guarded))
 
 
 def needs_ownership_proof(guarded: GuardedTarget, load: Load) -> bool:
@@ -75,6 +119,8 @@ def needs_ownership_proof(guarded: GuardedTarget, load: Load) -> bool:
     """
     if guarded.allowed_by != "public":
         return False
+    if guarded.scheme not in ("http", "https"):
+        return True  # a broker or gRPC probe is never gentle enough to go unproven
     max_rate, max_duration = LOW_RATE_WITHOUT_PROOF
     if load.model == LoadModel.CLOSED:
         return True  # as fast as it goes is never "gentle"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 from django.utils import timezone
@@ -12,8 +13,25 @@ from decisions.jobs import (
     queued_too_long_s,
     stopped_reporting_message,
 )
-from probes.models import ACTIVE, JobStatus, ProbeRun, ProbeShard
-from probes.services.execution import run_finalize
+from probes.engine import cleanup_leftovers_sync
+from probes.models import ACTIVE, BROKER_KINDS, JobStatus, ProbeRun, ProbeShard
+from probes.services.execution import broker_run_id, broker_target, run_finalize
+
+logger = logging.getLogger(__name__)
+
+
+def broker_leftovers_delete(run: ProbeRun) -> list[str]:
+    """Delete the temporary queues or streams a killed broker run left; their names.
+
+    The URL is guarded again (the broker is contacted); a failure is logged
+    and the resources still expire on their own after ten minutes.
+    """
+    try:
+        target = broker_target(run.endpoint, run.url)
+        return cleanup_leftovers_sync(target, broker_run_id(run), shards=run.shards)
+    except Exception:
+        logger.exception("Probe %s: temporary broker resources not deleted", run.pk)
+        return []
 
 
 def reap_stale_runs(*, stale_after_s: float = STALE_AFTER_S) -> list[int]:
@@ -47,5 +65,10 @@ def reap_stale_runs(*, stale_after_s: float = STALE_AFTER_S) -> list[int]:
         .values_list("pk", flat=True)
         .distinct()
     )
+    interrupted = ProbeRun.objects.filter(
+        pk__in={shard.run_id for shard in stale}, endpoint__kind__in=BROKER_KINDS
+    ).select_related("endpoint__team")
+    for run in interrupted:
+        broker_leftovers_delete(run)
     candidates = {shard.run_id for shard in stale} | lost_run_ids | set(orphans)
     return [run_id for run_id in sorted(candidates) if run_finalize(run_id=run_id)]

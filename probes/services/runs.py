@@ -5,30 +5,68 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import partial
+from urllib.parse import urlsplit
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
 from decisions.jobs import job_enqueue
 from decisions.models import Decision, Team, UseCase
 from decisions.teams.services import activity_record
-from probes.models import ACTIVE, Endpoint, JobStatus, LoadModel, ProbeRun, ProbeShard
+from probes.credentials import seal
+from probes.egress import Credentials
+from probes.models import (
+    ACTIVE,
+    Endpoint,
+    JobStatus,
+    Kind,
+    LoadModel,
+    ProbeRun,
+    ProbeShard,
+    kind_of,
+)
 from probes.services.execution import run_finalize
 from probes.services.preconditions import (
-    TeamProof,
     check_caps,
+    check_confirmed,
     check_team_cap,
     checked_target,
     guard,
+    proof_for,
 )
 
 
-def endpoint_save(*, endpoint: Endpoint, by: AbstractBaseUser | None) -> Endpoint:
-    """Save an endpoint whose URL passes the egress guard (ProbeRefused on ``url`` if not)."""
+def endpoint_save(
+    *,
+    endpoint: Endpoint,
+    by: User | None,
+    credentials: Credentials | None = None,
+    confirm: bool = False,
+) -> Endpoint:
+    """Save an endpoint whose URL passes the egress guard (ProbeRefused on ``url`` if not).
+
+    ``credentials`` (a broker login split out of the typed URL) are sealed and
+    stored apart; ``None`` keeps the stored login. ``confirm`` records that the
+    saving facilitator confirms the team operates a broker or gRPC server; a
+    new host or port needs a new confirmation.
+    """
     guard(endpoint.url)
+    endpoint.kind = kind_of(endpoint.url)
     if endpoint.pk is None and by is not None:
         endpoint.created_by = by
+    previous = Endpoint.objects.filter(pk=endpoint.pk).values_list("url", flat=True).first()
+    if previous is not None and urlsplit(previous).netloc != urlsplit(endpoint.url).netloc:
+        endpoint.confirmed_by, endpoint.confirmed_at = None, None
+    if endpoint.kind == Kind.HTTP:
+        endpoint.credentials_sealed = ""
+        endpoint.confirmed_by, endpoint.confirmed_at = None, None
+    else:
+        if credentials is not None:
+            endpoint.credentials_sealed = seal(credentials, settings.PROBE_CREDENTIALS_KEY)
+        if confirm:
+            endpoint.confirmed_by, endpoint.confirmed_at = by, timezone.now()
     endpoint.save()
     return endpoint
 
@@ -48,6 +86,7 @@ def endpoint_cited_by(*, endpoint: Endpoint) -> list[Decision]:
     )
     cited = []
     for decision in decisions:
+        assert decision.snapshot is not None  # the query keeps only decisions with one
         sources = [str(found.get("source", "")) for found in decision.snapshot.evidence.values()]
         numbers = {int(n) for source in sources for n in _PROBE_NUMBER.findall(source)}
         if numbers & run_ids:
@@ -62,7 +101,7 @@ class EndpointInUse(Exception):
 
 
 @transaction.atomic
-def endpoint_delete_or_archive(*, endpoint: Endpoint, by: AbstractBaseUser | None) -> str:
+def endpoint_delete_or_archive(*, endpoint: Endpoint, by: User | None) -> str:
     """Delete the endpoint and its probes, or archive it when an ADR cites its measurements.
 
     An archived endpoint keeps its probe runs (the ADR's evidence) and leaves the list
@@ -90,7 +129,7 @@ def endpoint_delete_or_archive(*, endpoint: Endpoint, by: AbstractBaseUser | Non
 
 
 @transaction.atomic
-def endpoint_restore(*, endpoint: Endpoint, by: AbstractBaseUser | None) -> Endpoint:
+def endpoint_restore(*, endpoint: Endpoint, by: User | None) -> Endpoint:
     if endpoint.archived_at is not None:
         endpoint.archived_at = None
         endpoint.save(update_fields=["archived_at", "updated"])
@@ -111,9 +150,7 @@ class RunRequest:
     use_case: UseCase | None = None
 
 
-def probe_start(
-    *, endpoint: Endpoint, request: RunRequest, by: AbstractBaseUser | None
-) -> ProbeRun:
+def probe_start(*, endpoint: Endpoint, request: RunRequest, by: User | None) -> ProbeRun:
     """Check every precondition once, create the run and its shards, enqueue them on commit.
 
     Refusals (ProbeRefused): a value over its cap, a target the guard refuses, a
@@ -129,7 +166,8 @@ def probe_start(
         warmup_s=request.warmup_s,
         shards=request.shards,
     )
-    checked_target(endpoint.url, load=request, proof=TeamProof(endpoint.team))
+    guarded = checked_target(endpoint.url, load=request, proof=proof_for(endpoint))
+    check_confirmed(endpoint, guarded)
     with transaction.atomic():
         team = Team.objects.select_for_update().get(pk=endpoint.team_id)
         check_team_cap(team)

@@ -153,7 +153,7 @@ def test_an_accepted_record_is_not_edited_but_superseded(member_client, adr, own
         ("adr-export-md", "get", (1,)),
         ("adr-export-pdf", "get", (1,)),
         ("adr-diagram", "get", (1,)),
-        ("adr-log-zip", "get", ()),
+        ("adr-log-zip", "post", ()),
         ("adr-log-pdf", "post", ()),
         ("adr-export-job", "get", (1,)),
         ("adr-export-job-download", "get", (1,)),

@@ -68,20 +68,26 @@ def test_a_job_is_claimed_once(acme, owner):
 
 
 def test_a_failed_render_marks_the_job_failed_with_the_reason(acme, owner, monkeypatch):
-    from decisions.pdf import PdfError
-    from decisions.records.exports import jobs as exports
+    from decisions.pdf import PdfError, render_pdf
+    from decisions.records.exports import log_pdf
 
-    def fail(html: str, *, timeout: float) -> bytes:
-        raise PdfError("The PDF took longer than 1 s to render and was stopped.")
+    calls = []
+
+    def fail_on_the_second_part(html: str, *, timeout: float, **files: object) -> bytes:
+        calls.append(html)
+        if len(calls) == 3:  # the contents' measure, the first part, the second part
+            raise PdfError("The PDF took longer than 1 s to render and was stopped.")
+        return render_pdf(html, timeout=timeout, **files)
 
     accepted_with_predecessor(acme, owner)
-    monkeypatch.setattr(exports, "render_pdf", fail)
+    monkeypatch.setattr(log_pdf, "CHUNK_SIZE", 1)
+    monkeypatch.setattr(log_pdf, "render_pdf", fail_on_the_second_part)
     job = ExportJob.objects.create(team=acme)
     export_job_run(job_id=job.pk, worker="w1 pid 1")
     job.refresh_from_db()
     assert job.status == JobStatus.FAILED
     assert "longer than 1 s" in job.error
-    assert job.done == 2  # what was prepared is kept
+    assert job.done == 1  # the part that was rendered is counted
 
 
 def test_a_stopped_broker_gives_a_clear_message(transactional_db, viewer_client, acme, monkeypatch):
@@ -98,7 +104,11 @@ def test_an_unfinished_job_has_no_download(viewer_client, acme):
 
 
 def _export_files(job: ExportJob) -> list[Path]:
-    return sorted((Path(settings.MEDIA_ROOT) / "exports").glob(f"acme-log-{job.pk}.pdf*"))
+    """Files saved for this job (the storage never overwrites: an older run's file with
+    the same job number is left alone, so only files written since the job began count)."""
+    since = job.created.timestamp() - 1
+    found = (Path(settings.MEDIA_ROOT) / "exports").glob(f"acme-log-pdf-{job.pk}*")
+    return sorted(path for path in found if path.stat().st_mtime >= since)
 
 
 def _a_log_of(team, owner, records: int) -> None:

@@ -22,6 +22,7 @@ def answers(**overrides: object) -> dict[str, object]:
     data: dict[str, object] = {
         "name": "Checkout",
         "description": "",
+        "operation": "write",
         "caller": "browser",
         "caller_waits": "on",
         "latency_p95_ms": "300",
@@ -41,11 +42,11 @@ def answers(**overrides: object) -> dict[str, object]:
         "hops-0-service": "inventory",
         "hops-0-p50_ms": "10",
         "hops-0-p99_ms": "50",
-        "hops-0-critical": "on",
+        "hops-0-role": "needed",
         "hops-1-service": "payments",
         "hops-1-p50_ms": "40",
         "hops-1-p99_ms": "300",
-        "hops-1-critical": "on",
+        "hops-1-role": "confirm",
     }
     data.update(overrides)
     return {k: v for k, v in data.items() if v is not None}

@@ -32,6 +32,16 @@ CHAINS: dict[str, list[tuple[float, float]]] = {
         (30, 90),
     ],
     "with-a-constant-hop": [(100, 100), (10, 30)],
+    # The largest chains the input accepts (64 hops, p99 at most 20 x p50): a fixed tail
+    # cut per hop used to pull the p99 of such chains down.
+    "sixty-four-at-the-spread-limit": [(10, 200)] * 64,
+    "sixty-four-mixed": [
+        (float(p50), float(p50 * spread))
+        for p50, spread in zip(
+            np.geomspace(0.5, 2000, 64), np.resize([1.5, 20, 3, 8, 12, 1.1, 5, 17], 64), strict=True
+        )
+    ],
+    "sixty-three-fast-one-heavy": [(1, 2)] * 63 + [(100, 2000)],
 }
 
 
@@ -108,6 +118,9 @@ def test_measured_evidence_replaces_stated_numbers() -> None:
         "p99_ms": 30.0,
         "critical": True,
         "source": "stated",
+        "role": "needed",
+        "availability": None,
+        "availability_source": "unstated",
     }
     assert payment["source"] == "measured"
     assert (payment["p50_ms"], payment["p99_ms"]) == (90.0, 700.0)

@@ -8,6 +8,7 @@ import pytest
 
 from patterns.engine import (
     PATTERN_ORDER,
+    RULE_PACK_VERSION,
     HopEvidence,
     Recommendation,
     UseCaseInput,
@@ -28,6 +29,7 @@ def test_scenario_gets_the_expected_top_pattern(scenario: Scenario) -> None:
     expected = scenario.top if isinstance(scenario.top, tuple) else (scenario.top,)
     assert rec.top.pattern in expected, [(o.pattern, o.score) for o in rec.options]
     assert rec.top.family == scenario.family
+    assert rec.meets_all is scenario.meets_all
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.id)
@@ -51,10 +53,23 @@ def test_output_is_json_and_deterministic(scenario: Scenario) -> None:
     second = json.dumps(_run(scenario).to_dict(), sort_keys=True)
     assert first == second
     data = json.loads(first)
-    assert data["rule_pack"] == {"name": "archway-default", "version": "2026.11.1"}
+    assert data["rule_pack"] == {"name": "archway-default", "version": RULE_PACK_VERSION}
     assert {o["pattern"] for o in data["options"]} == set(PATTERN_ORDER)
-    scores = [o["score"] for o in data["options"]]
+    # Options meeting every requirement come first, by score after the first (which may
+    # be a simpler option not clearly outscored); then the ruled-out ones, fewest misses
+    # first.
+    meeting = [o for o in data["options"] if o["meets_all"]]
+    assert data["options"][: len(meeting)] == meeting
+    scores = [o["score"] for o in meeting[1:]]
     assert scores == sorted(scores, reverse=True)
+    misses = [len(o["misses"]) for o in data["options"][len(meeting) :]]
+    assert misses == sorted(misses) and all(misses)
+    assert data["meets_all"] is data["options"][0]["meets_all"]
+    ruled_out = {(r["pattern"], r["requirement"]) for r in data["ruled_out"]}
+    if meeting:
+        assert ruled_out == {
+            (o["pattern"], m) for o in data["options"] if not o["meets_all"] for m in o["misses"]
+        }
     for option in data["options"]:
         assert option["strengths"] and option["weaknesses"]
         for reason in option["because"]:
@@ -85,22 +100,30 @@ def test_ties_are_broken_by_the_fixed_pattern_order() -> None:
     assert [o.pattern for o in rec.options] == list(PATTERN_ORDER)
 
 
-def test_a_chain_over_budget_demotes_synchronous_options() -> None:
+def test_a_chain_over_budget_rules_out_every_design_that_waits_for_it() -> None:
     chain = [{"service": f"s{i}", "p50_ms": 40, "p99_ms": 200} for i in range(4)]
-    fits = recommend(parse_input({"chain": chain, "latency_p95_ms": 2000, "latency_p99_ms": 4000}))
-    blows = recommend(parse_input({"chain": chain, "latency_p95_ms": 150, "latency_p99_ms": 300}))
-    assert fits.chain_estimate.within_budget is True
+    fresh = {"chain": chain, "consistency": "read-your-writes"}
+    fits = recommend(parse_input({**fresh, "latency_p95_ms": 2000, "latency_p99_ms": 4000}))
+    blows = recommend(parse_input({**fresh, "latency_p95_ms": 150, "latency_p99_ms": 300}))
+    assert fits.chain_estimate.within_budget is True and fits.meets_all
     assert blows.chain_estimate.within_budget is False
-    assert blows.top.family != "sync"
     assert any(risk.id == "chain-misses-budget" and risk.severity == "high" for risk in blows.risks)
 
-    def score(rec: Recommendation, pattern: str) -> float:
-        return next(o.score for o in rec.options if o.pattern == pattern)
-
-    assert score(blows, "rest") < score(fits, "rest")
-    assert score(blows, "request-event") > score(fits, "request-event")
+    # Every hop is needed: the hybrid waits for the same four hops, so it is ruled out
+    # like the plain call, never recommended as if it solved the problem.
+    over = {(m.pattern, m.requirement) for m in blows.ruled_out}
+    for pattern in ("rest", "grpc", "request-event", "saga-orchestration"):
+        assert (pattern, "latency-budget") in over
+    assert blows.meets_all is False
     rest = next(o for o in blows.options if o.pattern == "rest")
-    assert any("budget" in w for w in rest.weaknesses)
+    assert rest.waited_p99_ms == pytest.approx(blows.chain_estimate.p99_ms)
+    assert any("against a budget of 150 ms / 300 ms" in w for w in rest.weaknesses)
+    assert {r.requirement for r in blows.relaxations} >= {"latency_p99_ms"}
+
+    # If stale data will do, a local copy fed by events answers without the chain.
+    stale = recommend(parse_input({"chain": chain, "latency_p95_ms": 150, "latency_p99_ms": 300}))
+    assert stale.meets_all and stale.top.pattern == "event-driven"
+    assert stale.top.waits_for == ()
 
 
 def test_hybrid_steps_follow_the_critical_flags() -> None:

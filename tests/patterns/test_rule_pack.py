@@ -9,6 +9,7 @@ import yaml
 
 from patterns.engine import (
     DEFAULT_RULE_PACK_PATH,
+    PATTERN_ORDER,
     RULE_PACK_VERSION,
     RulePackError,
     UseCaseInput,
@@ -113,6 +114,18 @@ def test_a_team_pack_overrides_rules_by_id_and_adds_new_ones(tmp_path: Path) -> 
                 name="acme",
                 version="7",
             )
+            | {
+                "requirements": [
+                    {
+                        "id": "every-consumer",
+                        "applies": "consumers > 1",
+                        "fails": ["message-queue"],
+                        "reason": "Acme fans out from its queues by binding one per consumer.",
+                        "detail": "{option} would need a queue per consumer",
+                        "enabled": False,
+                    }
+                ]
+            }
         )
     )
     base = default_rule_pack()
@@ -141,3 +154,76 @@ def test_unreadable_and_invalid_yaml_files_are_errors(tmp_path: Path) -> None:
     tagged.write_text("!!python/object/apply:os.system ['true']\n")
     with pytest.raises(RulePackError):
         load_rule_pack(tagged)
+
+
+def _requirement(**extra: object) -> dict:
+    return {
+        "id": "no-brokers",
+        "applies": "true",
+        "fails": ["event-driven"],
+        "reason": "We run no broker.",
+        "detail": "{option} needs a broker",
+        **extra,
+    }
+
+
+@pytest.mark.parametrize(
+    ("requirement", "message"),
+    [
+        (_requirement(fails=["carrier-pigeon"]), "unknown pattern"),
+        (_requirement(fails=[]), "fails must list"),
+        (_requirement(check="vibes", fails=None), "check must be one of"),
+        (_requirement(check="waited-latency"), "a computed check has no fails list"),
+        (_requirement(detail=None), "needs a detail text"),
+        (_requirement(detail="{option} and {nonsense}"), "unknown placeholder"),
+        (_requirement(applies='top == "rest"'), "cannot read top"),
+        (_requirement(applies="undefined > 1"), "unknown name"),
+        (_requirement(colour="red"), "unknown keys"),
+        (_requirement(fails={"event-driven": "consumers.__class__"}), "fails.event-driven"),
+    ],
+)
+def test_malformed_requirements_are_refused_naming_them(requirement: dict, message: str) -> None:
+    with pytest.raises(RulePackError, match=message):
+        rule_pack_from_dict({**_pack(), "requirements": [requirement]})
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ({"complexity": {"rest": {"cost": -1, "why": "x"}}}, "cost must be a number"),
+        ({"complexity": {"rest": {"cost": 1}}}, "needs exactly cost and why"),
+        ({"complexity": {"teleport": {"cost": 1, "why": "x"}}}, "unknown pattern"),
+        ({"simplicity_margin": "a lot"}, "simplicity_margin"),
+    ],
+)
+def test_malformed_complexity_is_refused(extra: dict, message: str) -> None:
+    with pytest.raises(RulePackError, match=message):
+        rule_pack_from_dict({**_pack(), **extra})
+
+
+def test_every_default_requirement_states_the_reason_from_the_seed() -> None:
+    pack = default_rule_pack()
+    ids = {req.id for req in pack.requirements}
+    assert ids == {
+        "latency-budget",
+        "availability-target",
+        "all-or-nothing",
+        "no-message-loss",
+        "current-answer",
+        "every-consumer",
+        "caller-gets-result",
+        "no-long-wait",
+    }
+    for req in pack.requirements:
+        assert len(req.reason.split()) >= 15, req.id
+    assert set(pack.complexity) == set(PATTERN_ORDER)
+    assert pack.complexity["rest"].cost < pack.complexity["saga-orchestration"].cost
+
+
+def test_a_team_requirement_rules_options_out() -> None:
+    team = rule_pack_from_dict({**_pack(), "requirements": [_requirement()]})
+    merged = default_rule_pack().merged_with(team)
+    rec = recommend(UseCaseInput(caller_waits=False, consumers=4), rule_pack=merged)
+    assert ("event-driven", "no-brokers") in {(m.pattern, m.requirement) for m in rec.ruled_out}
+    assert rec.top.pattern != "event-driven"
+    assert "Event-driven publish/subscribe needs a broker" in {m.detail for m in rec.ruled_out}

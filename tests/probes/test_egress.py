@@ -5,13 +5,19 @@ from __future__ import annotations
 import pytest
 
 from probes.egress import (
+    DEFAULT_PORTS,
     LOW_RATE_WITHOUT_PROOF,
+    PROBE_SCHEMES,
+    Credentials,
     EgressRefused,
     GuardedTarget,
     default_resolver,
     guard_target,
+    join_credentials,
     ownership_url,
     parse_allow_list,
+    redact_url,
+    split_credentials,
 )
 
 PUBLIC_V4 = "93.184.215.14"
@@ -35,8 +41,12 @@ def answers(*addresses: str):
 
 def refused(url: str, allow=None, resolver=no_dns) -> str:
     with pytest.raises(EgressRefused) as info:
-        guard_target(url, allow=allow, resolver=resolver)
+        guard_target(url, allow=allow, resolver=resolver, schemes=PROBE_SCHEMES)
     return info.value.reason
+
+
+# The refusal battery runs for every scheme a probe can aim at.
+every_scheme = pytest.mark.parametrize("scheme", PROBE_SCHEMES)
 
 
 @pytest.mark.parametrize(
@@ -65,8 +75,11 @@ def refused(url: str, allow=None, resolver=no_dns) -> str:
         ("192.0.0.8", "IETF"),
     ],
 )
-def test_special_ipv4_ranges_are_refused_with_their_name(address: str, what: str) -> None:
-    reason = refused(f"http://{address}/")
+@every_scheme
+def test_special_ipv4_ranges_are_refused_with_their_name(
+    scheme: str, address: str, what: str
+) -> None:
+    reason = refused(f"{scheme}://{address}/")
     assert reason.startswith(f"{address} is ")
     assert what in reason
 
@@ -89,8 +102,11 @@ def test_special_ipv4_ranges_are_refused_with_their_name(address: str, what: str
         ("100::1", "discard"),
     ],
 )
-def test_special_ipv6_ranges_are_refused_with_their_name(address: str, what: str) -> None:
-    reason = refused(f"http://[{address}]:8080/")
+@every_scheme
+def test_special_ipv6_ranges_are_refused_with_their_name(
+    scheme: str, address: str, what: str
+) -> None:
+    reason = refused(f"{scheme}://[{address}]:8080/")
     assert what in reason
 
 
@@ -113,8 +129,9 @@ def test_special_ipv6_ranges_are_refused_with_their_name(address: str, what: str
         "[::ffff:7f00:1]",
     ],
 )
-def test_odd_spellings_of_loopback_are_normalised_and_refused(spelling: str) -> None:
-    reason = refused(f"http://{spelling}:8000/x")
+@every_scheme
+def test_odd_spellings_of_loopback_are_normalised_and_refused(scheme: str, spelling: str) -> None:
+    reason = refused(f"{scheme}://{spelling}:8000/x")
     assert reason.startswith("127.0.0.1 is a loopback address")
 
 
@@ -128,32 +145,106 @@ def test_odd_spellings_of_loopback_are_normalised_and_refused(spelling: str) -> 
         "169.254.43518",
     ],
 )
-def test_odd_spellings_of_the_metadata_address_are_refused(spelling: str) -> None:
-    assert refused(f"http://{spelling}/latest/meta-data/") == (
+@every_scheme
+def test_odd_spellings_of_the_metadata_address_are_refused(scheme: str, spelling: str) -> None:
+    assert refused(f"{scheme}://{spelling}/latest/meta-data/") == (
         "169.254.169.254 is a cloud metadata address"
     )
 
 
 @pytest.mark.parametrize("bad", ["256.1.1.1", "1.2.3.4.5", "0x1g.1", "09.1.1.1", "1.2.3.256"])
-def test_numeric_hosts_that_are_not_addresses_are_refused(bad: str) -> None:
-    assert "not a valid IPv4 address" in refused(f"http://{bad}/")
+@every_scheme
+def test_numeric_hosts_that_are_not_addresses_are_refused(scheme: str, bad: str) -> None:
+    assert "not a valid IPv4 address" in refused(f"{scheme}://{bad}/")
 
 
+@every_scheme
 @pytest.mark.parametrize(
-    "url",
+    "host",
     [
-        "http://169.254.169.254/",
-        "http://[fd00:ec2::254]/",
-        "http://100.100.100.200/",
-        "http://[::ffff:169.254.169.254]/",
-        "http://[64:ff9b::a9fe:a9fe]/",
-        "http://[2002:a9fe:a9fe::1]/",
+        "169.254.169.254",
+        "[fd00:ec2::254]",
+        "100.100.100.200",
+        "[::ffff:169.254.169.254]",
+        "[::ffff:a9fe:a9fe]",
+        "[::169.254.169.254]",
+        "[64:ff9b::a9fe:a9fe]",
+        "[64:ff9b::169.254.169.254]",
+        "[64:ff9b:1::a9fe:a9fe]",
+        "[64:ff9b:1:ffff::a9fe:a9fe]",
+        "[64:ff9b:1:2:3:4:a9fe:a9fe]",
+        "[2002:a9fe:a9fe::1]",
+        "[2002:a9fe:a9fe:ffff::]",
+        "[2001:0:a9fe:a9fe::1]",
+        "[2001:0:102:304::5601:5601]",  # Teredo client, obfuscated (bits inverted)
+        "[::ffff:100.100.100.200]",
+        "[64:ff9b:1::6464:64c8]",
     ],
 )
-def test_metadata_is_refused_even_when_the_allow_list_opens_everything(url: str) -> None:
+def test_metadata_is_refused_even_when_the_allow_list_opens_everything(
+    scheme: str, host: str
+) -> None:
     everything = parse_allow_list("0.0.0.0/0, ::/0")
-    reason = refused(url, allow=everything)
+    reason = refused(f"{scheme}://{host}/", allow=everything)
     assert "cloud metadata address" in reason
+
+
+@every_scheme
+def test_private_ranges_need_the_allow_list_for_every_scheme(scheme: str) -> None:
+    assert "private" in refused(f"{scheme}://10.0.0.7/")
+    assert "loopback" in refused(f"{scheme}://localhost/", None, answers("127.0.0.1"))
+    allowed = guard_target(
+        f"{scheme}://10.0.0.7/", allow=parse_allow_list("10.0.0.0/8"), schemes=PROBE_SCHEMES
+    )
+    assert (allowed.address, allowed.port, allowed.allowed_by) == (
+        "10.0.0.7",
+        DEFAULT_PORTS[scheme],
+        "allow-list",
+    )
+
+
+@every_scheme
+def test_every_scheme_resolves_once_and_pins_the_address(scheme: str) -> None:
+    resolver = answers(PUBLIC_V4, PUBLIC_V6)
+    target = guard_target(
+        f"{scheme}://broker.example:1234/x", allow=None, resolver=resolver, schemes=PROBE_SCHEMES
+    )
+    assert resolver.calls == [("broker.example", 1234)]
+    assert (target.address, target.host, target.port) == (PUBLIC_V4, "broker.example", 1234)
+
+
+@every_scheme
+def test_credentials_never_pass_the_guard(scheme: str) -> None:
+    assert refused(f"{scheme}://guest:s3cret@127.0.0.1/") == (
+        "credentials in the URL are not allowed"
+    )
+
+
+def test_broker_schemes_are_refused_where_only_http_is_probed() -> None:
+    with pytest.raises(EgressRefused) as info:
+        guard_target("amqp://93.184.215.14/", allow=None)
+    assert info.value.reason == "scheme 'amqp' is not allowed; use http or https"
+
+
+def test_default_ports_per_scheme() -> None:
+    expected = {"amqp": 5672, "amqps": 5671, "redis": 6379, "nats": 4222, "mqtt": 1883}
+    expected |= {"mqtts": 8883, "grpc": 80, "grpcs": 443}
+    for scheme, port in expected.items():
+        assert guard_target(f"{scheme}://{PUBLIC_V4}", allow=None, schemes=PROBE_SCHEMES).port == (
+            port
+        )
+
+
+def test_credentials_split_rejoin_and_redact() -> None:
+    url = "amqp://gu%40st:p%3Aw%2F1@127.0.0.1:5672/vh?exchange=orders"
+    bare, credentials = split_credentials(url)
+    assert bare == "amqp://127.0.0.1:5672/vh?exchange=orders"
+    assert credentials == Credentials("gu@st", "p:w/1")
+    assert join_credentials(bare, credentials) == url
+    assert "p:w/1" not in repr(credentials) and "p:w/1" not in str(credentials)
+    assert redact_url(url) == "amqp://***@127.0.0.1:5672/vh?exchange=orders"
+    assert split_credentials("redis://127.0.0.1/2") == ("redis://127.0.0.1/2", None)
+    assert split_credentials("redis://:only-pw@127.0.0.1/2")[1] == Credentials("", "only-pw")
 
 
 def test_a_name_on_the_allow_list_still_gets_the_metadata_check() -> None:
@@ -238,8 +329,11 @@ def test_localhost_by_name_is_refused() -> None:
         ("//example.com/", "(none)"),
     ],
 )
-def test_only_http_and_https_are_allowed(url: str, scheme: str) -> None:
-    assert refused(url) == f"scheme {scheme!r} is not allowed; use http or https"
+def test_only_known_schemes_are_allowed(url: str, scheme: str) -> None:
+    with pytest.raises(EgressRefused) as info:
+        guard_target(url, allow=None, resolver=no_dns)
+    assert info.value.reason == f"scheme {scheme!r} is not allowed; use http or https"
+    assert refused(url).startswith(f"scheme {scheme!r} is not allowed; use http, https, grpc")
 
 
 @pytest.mark.parametrize(

@@ -235,7 +235,7 @@ def test_an_ownership_redirect_is_not_followed() -> None:
     assert canary.hits == 0
 
 
-@pytest.mark.parametrize("path", ["probes/engine", "probes/egress.py"])
+@pytest.mark.parametrize("path", ["probes/engine", "probes/egress.py", "probes/credentials.py"])
 def test_the_pure_cores_import_neither_django_nor_celery(path: str) -> None:
     root = ROOT / path
     files = [root] if root.is_file() else sorted(root.rglob("*.py"))

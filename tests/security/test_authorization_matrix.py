@@ -93,7 +93,7 @@ MATRIX: dict[str, Rule] = {
     "adr-list": Rule(V, None),
     "adr-create": Rule(M, M),
     "adr-import": Rule(M, M),
-    "adr-log-zip": Rule(V, None),
+    "adr-log-zip": Rule(None, V),
     "adr-log-pdf": Rule(None, V),
     "adr-export-job": Rule(V, None, "job"),
     "adr-export-job-download": Rule(V, None, "job"),

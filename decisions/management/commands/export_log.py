@@ -6,8 +6,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from decisions.management.commands._adr_common import team_or_fail, write_or_fail
 from decisions.models import Decision
-from decisions.pdf import PdfError, render_pdf
-from decisions.records.exports.pdf import log_html, log_timeout
+from decisions.pdf import PdfError
+from decisions.records.exports.log_pdf import log_pdf
 from decisions.records.exports.zip import log_zip
 
 
@@ -28,12 +28,13 @@ class Command(BaseCommand):
         )
         if output.endswith(".pdf"):
             try:
-                data = render_pdf(log_html(found, decisions), timeout=log_timeout(len(decisions)))
+                data = log_pdf(found, decisions)
             except PdfError as exc:
                 raise CommandError(f"{found.slug}: {exc}", returncode=1) from None
         elif output.endswith(".zip"):
             data = log_zip(found, decisions)
         else:
             raise CommandError(f"{output}: the file name must end in .zip or .pdf.", returncode=2)
+        assert data is not None  # log_pdf returns the bytes when given no target
         write_or_fail(output, data)
         self.stderr.write(f"Wrote {len(decisions)} records of {found.slug} to {output}.")

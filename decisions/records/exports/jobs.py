@@ -1,24 +1,31 @@
-"""The whole-log PDF as a background job: start it, run it (in a Celery worker), reap it.
+"""Whole-log exports as background jobs (the PDF and the Markdown zip): start one, run it
+(in a Celery worker), find its file, reap it.
 
-The row (``ExportJob``, a ``decisions.jobs.Job``) is the job's state. The task claims it
-with a conditional update, so a redelivered message never renders twice at once; while
-it runs the job writes a heartbeat (on each progress step, and from a small thread
-during the render), so the reaper can tell a job whose worker died and fail it, and a
-redelivered message can take such a job over once its heartbeat is stale. The file is
-written under a temporary name and renamed into place: a job that dies leaves no
-half-written file behind.
+The row (``ExportJob``, a ``decisions.jobs.Job``) is the job's state; ``kind`` says which
+export it builds (``EXPORT_KINDS``). The task claims it with a conditional update, so a
+redelivered message never builds twice at once; while it runs the job writes a heartbeat
+(on each progress step, and from a small thread in between), so the reaper can tell a job
+whose worker died and fail it, and a redelivered message can take such a job over once
+its heartbeat is stale. The message carries a time limit that grows with the number of
+records (``export_time_limit``), so a big log is never cut off by the worker's default.
+
+The file is built in a temporary file and saved through Django's storage API
+(``decisions.records.exports.storage``), so web and workers need no shared disk. The row
+names the file only once it is saved, by a worker that still holds the job; a worker that
+lost the job deletes what it saved.
 """
 
 from __future__ import annotations
 
 import logging
-import os
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
-from pathlib import Path
+from typing import IO, BinaryIO
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -33,25 +40,60 @@ from decisions.jobs import (
     stopped_reporting_message,
 )
 from decisions.models import Decision, ExportJob, Team
-from decisions.pdf import render_pdf
-from decisions.records.exports.pdf import log_html, log_timeout
+from decisions.records.exports.log_pdf import log_pdf, log_pdf_time_limit
+from decisions.records.exports.storage import (
+    export_delete,
+    export_name,
+    export_open,
+    export_save,
+)
+from decisions.records.exports.zip import write_log_zip
 
 log = logging.getLogger(__name__)
 
-EXPORT_DIR = "exports"
-# Share of the progress bar for preparing records (diagrams, Markdown); the render
-# itself is one WeasyPrint call (the table of contents needs every page) and gets the rest.
-PREPARE_SHARE = 70
+LOG_PDF = "log-pdf"
+LOG_ZIP = "log-zip"
+# Share of the progress bar for the records; the contents, joining and saving get the rest.
+RECORDS_SHARE = 95
+# The zip: a dot run per new diagram (each with its own limit) and the Markdown.
+ZIP_TIME_BASE_S = 120.0
+ZIP_TIME_PER_RECORD_S = 1.0
+
+
+@dataclass(frozen=True)
+class ExportKind:
+    label: str
+    extension: str
+    content_type: str
+    time_limit: Callable[[int], float]
+
+
+EXPORT_KINDS = {
+    LOG_PDF: ExportKind("Decision log PDF", "pdf", "application/pdf", log_pdf_time_limit),
+    LOG_ZIP: ExportKind(
+        "Decision log zip (Markdown)",
+        "zip",
+        "application/zip",
+        lambda count: ZIP_TIME_BASE_S + ZIP_TIME_PER_RECORD_S * count,
+    ),
+}
 
 
 class EnqueueError(Exception):
     """The job was saved but could not be handed to a worker; the message says why."""
 
 
-def export_job_start(*, team: Team, by: AbstractBaseUser | None) -> ExportJob:
+def export_time_limit(kind: str, count: int) -> float:
+    """The job's hard time limit in seconds: never below the worker's default."""
+    return max(float(settings.CELERY_TASK_TIME_LIMIT), EXPORT_KINDS[kind].time_limit(count))
+
+
+def export_job_start(*, team: Team, by: User | None, kind: str = LOG_PDF) -> ExportJob:
+    if kind not in EXPORT_KINDS:
+        raise ValueError(f"Unknown export kind {kind!r}.")
     total = Decision.objects.filter(team=team).count()
     with transaction.atomic():
-        job = ExportJob.objects.create(team=team, requested_by=by, total=total)
+        job = ExportJob.objects.create(team=team, requested_by=by, total=total, kind=kind)
         transaction.on_commit(partial(export_job_enqueue, job_id=job.pk))
     job.refresh_from_db()
     if job.status == JobStatus.FAILED:
@@ -69,84 +111,91 @@ def export_job_enqueue(*, job_id: int) -> bool:
             finished_at=timezone.now(),
         )
 
-    return job_enqueue(export_log_pdf, [(job_id,)], on_unavailable=fail)
+    job = ExportJob.objects.only("kind", "total").get(pk=job_id)
+    limit = export_time_limit(job.kind, job.total)
+    return job_enqueue(
+        export_log_pdf,
+        [(job_id,)],
+        on_unavailable=fail,
+        options={"time_limit": limit, "soft_time_limit": limit - 60},
+    )
 
 
-def _file_path(job: ExportJob) -> tuple[str, Path]:
-    relative = f"{EXPORT_DIR}/{job.team.slug}-log-{job.pk}.pdf"
-    return relative, Path(settings.MEDIA_ROOT) / relative
+def _build(job: ExportJob, target: BinaryIO, progress: Callable[[int, int], None]) -> None:
+    decisions = Decision.objects.filter(team=job.team)
+    if job.kind == LOG_ZIP:
+        records = (
+            decisions.select_related("team", "superseded_by", "use_case", "snapshot")
+            .prefetch_related("supersedes", "attachments", "links_out__target", "links_in__source")
+            .order_by("number")
+        )
+        write_log_zip(target, job.team, records, progress=progress)
+    else:
+        records = decisions.only("pk", "number", "title", "status")
+        log_pdf(job.team, records, progress=progress, target=target)
 
 
 def export_job_run(*, job_id: int, worker: str) -> bool:
-    """Claim the job and build the PDF; False if it is finished or another worker has it."""
+    """Claim the job and build its file; False if it is finished or another worker has it."""
     if not ExportJob.claim(job_id, worker=worker):
         return False
     job = ExportJob.objects.select_related("team").get(pk=job_id)
-    relative, target = _file_path(job)
-    # Named per process: a slow worker that lost the job never writes over its successor's.
-    partial_file = target.with_name(f"{target.name}.{os.getpid()}.part")
+    kind = EXPORT_KINDS.get(job.kind)
+    saved = ""
     try:
-        decisions = list(
-            Decision.objects.filter(team=job.team)
-            .select_related("team", "superseded_by", "use_case", "snapshot")
-            .prefetch_related("supersedes")
-            .order_by("number")
-        )
-        ExportJob.beat(job_id, worker=worker, total=len(decisions))
+        if kind is None:
+            raise ValueError(f"Unknown export kind {job.kind!r}.")
+        total = Decision.objects.filter(team=job.team).count()
+        ExportJob.beat(job_id, worker=worker, total=total)
 
         def progress(done: int, total: int) -> None:
             ExportJob.beat(
-                job_id, worker=worker, done=done, progress=PREPARE_SHARE * done / max(total, 1)
+                job_id, worker=worker, done=done, progress=RECORDS_SHARE * done / max(total, 1)
             )
 
-        html = log_html(job.team, decisions, progress=progress)
+        name = export_name(
+            team_slug=job.team.slug, kind=job.kind, job_id=job.pk, ext=kind.extension
+        )
         with Heartbeat(ExportJob, job_id, worker=worker):
-            pdf = render_pdf(html, timeout=log_timeout(len(decisions)))
-        target.parent.mkdir(parents=True, exist_ok=True)
-        partial_file.write_bytes(pdf)
+            saved = export_save(name, lambda target: _build(job, target, progress))
         if not ExportJob.beat(job_id, worker=worker):
             # The reaper gave the job up or another worker took it over: theirs stands.
-            partial_file.unlink(missing_ok=True)
+            export_delete(saved)
             return True
-        partial_file.replace(target)  # never serve a half-written file
-    except Exception as exc:  # noqa: BLE001 - any failure (PdfError, disk, ...) ends the job
+    except Exception as exc:  # noqa: BLE001 - any failure (PdfError, storage, ...) ends the job
         log.exception("Export job %s failed", job_id)
-        partial_file.unlink(missing_ok=True)
+        if saved:
+            export_delete(saved)
         ExportJob.finish(job_id, worker=worker, status=JobStatus.FAILED, error=str(exc)[:2000])
         return True
-    ExportJob.finish(
+    if not ExportJob.finish(
         job_id,
         worker=worker,
         status=JobStatus.SUCCEEDED,
         progress=100,
         done=F("total"),
-        file=relative,
-    )
+        file=saved,
+    ):
+        export_delete(saved)
     return True
 
 
-def export_job_path(job: ExportJob) -> Path | None:
-    """The finished file on disk, only under MEDIA_ROOT/exports/."""
+def export_job_file(job: ExportJob) -> IO[bytes] | None:
+    """The finished file, opened for reading through the storage API; None if none."""
     if job.status != JobStatus.SUCCEEDED or not job.file:
         return None
-    root = (Path(settings.MEDIA_ROOT) / EXPORT_DIR).resolve()
-    path = (Path(settings.MEDIA_ROOT) / job.file).resolve()
-    if root not in path.parents or not path.is_file():
-        return None
-    return path
+    return export_open(job.file)
 
 
 def reap_stale_exports(*, stale_after_s: float = STALE_AFTER_S) -> list[int]:
     """Fail export jobs whose worker went quiet, or whose message never reached one.
 
-    The job keeps the progress it made; any temporary file it left is removed,
-    and the export page offers to start it again.
+    The job keeps the progress it made (its file is saved only at the very end, so there
+    is nothing half-written to remove), and the export page offers to start it again.
     """
     now = timezone.now()
     reaped: list[int] = []
-    for job in ExportJob.objects.filter(ExportJob.stale_filter(stale_after_s)).select_related(
-        "team"
-    ):
+    for job in ExportJob.objects.filter(ExportJob.stale_filter(stale_after_s)):
         reason = stopped_reporting_message(job.worker, job.heartbeat_at or job.started_at)
         gave_up = ExportJob.objects.filter(pk=job.pk, status=JobStatus.RUNNING, worker=job.worker)
         if gave_up.update(
@@ -154,9 +203,6 @@ def reap_stale_exports(*, stale_after_s: float = STALE_AFTER_S) -> list[int]:
             finished_at=now,
             error=f"{reason}; nothing was written. Start the export again.",
         ):
-            _, target = _file_path(job)
-            for leftover in target.parent.glob(f"{target.name}.*.part"):
-                leftover.unlink(missing_ok=True)
             reaped.append(job.pk)
     lost_cutoff = now - timedelta(seconds=queued_too_long_s())
     lost = ExportJob.objects.filter(status=JobStatus.QUEUED, created__lt=lost_cutoff)

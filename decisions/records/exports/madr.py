@@ -49,7 +49,7 @@ def one_line(text: str) -> str:
 
 
 def status_text(decision: Decision) -> str:
-    if decision.status == DecisionStatus.SUPERSEDED and decision.superseded_by_id:
+    if decision.status == DecisionStatus.SUPERSEDED and decision.superseded_by:
         return f"superseded by {decision.superseded_by.label}"
     return str(DecisionStatus(decision.status).value)
 

@@ -16,7 +16,7 @@ def to_nygard(
     decision: Decision, *, svg_path: str | None = None, mermaid: str | None = None
 ) -> str:
     status = [decision.get_status_display()]
-    if decision.superseded_by_id and decision.status == DecisionStatus.SUPERSEDED:
+    if decision.status == DecisionStatus.SUPERSEDED and decision.superseded_by:
         status = [f"Superseded by {_link(decision.superseded_by)}"]
     status += [
         f"Supersedes {_link(old)}"

@@ -102,7 +102,7 @@ def record_context(
     }
 
 
-def _for_print(record: dict[str, Any]) -> dict[str, Any]:
+def for_print(record: dict[str, Any]) -> dict[str, Any]:
     if record["diagram_svg"]:
         record["diagram_svg"] = print_svg(record["diagram_svg"])
     return record
@@ -114,7 +114,7 @@ def adr_html(decision: Decision, *, diagram: bool = True) -> str:
         "decisions/records/adr_print.html",
         {
             "team": decision.team,
-            "records": [_for_print(record)],
+            "records": [for_print(record)],
             "toc": False,
             "title": f"{decision.label}: {decision.title}",
             "generated": timezone.now(),
@@ -146,7 +146,7 @@ def log_html(
     svgs = decision_diagram_svgs(decisions=decisions)
     records = []
     for i, (decision, svg) in enumerate(zip(decisions, svgs, strict=True), 1):
-        records.append(_for_print(record_context(decision, svg=svg)))
+        records.append(for_print(record_context(decision, svg=svg)))
         if progress is not None:
             progress(i, len(decisions))
     return render_to_string(

@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import io
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import BinaryIO
 
 from decisions.models import Decision, Team
 from decisions.records.exports.madr import one_line, to_madr
 from decisions.records.exports.nygard import to_nygard
-from decisions.records.selectors import decision_diagram_mermaid, decision_diagram_svg
+from decisions.records.selectors import decision_diagram_mermaid, decision_diagram_svgs
 
 FOLDER = "docs/decisions"
 FIXED_TIME = (2000, 1, 1, 0, 0, 0)
+# Records whose diagrams are looked up (one query) and drawn (concurrently) together.
+DIAGRAM_BATCH = 100
 
 
 def index_markdown(team: Team, decisions: list[Decision], diagrams: set[int]) -> str:
@@ -47,26 +50,43 @@ def _write(archive: zipfile.ZipFile, name: str, data: str | bytes) -> None:
 
 def log_zip(team: Team, decisions: Iterable[Decision], *, style: str = "madr") -> bytes:
     """The log as a zip; ``style`` "nygard" writes adr-tools records instead of MADR 4."""
+    buffer = io.BytesIO()
+    write_log_zip(buffer, team, decisions, style=style)
+    return buffer.getvalue()
+
+
+def write_log_zip(
+    target: BinaryIO,
+    team: Team,
+    decisions: Iterable[Decision],
+    *,
+    style: str = "madr",
+    progress: Callable[[int, int], None] | None = None,
+) -> None:
+    """The zip into ``target`` (a file opened for writing). Diagrams are looked up in the
+    store and drawn a batch at a time, concurrently (``decision_diagram_svgs``);
+    ``progress(done, total)`` after each batch."""
     decisions = sorted(decisions, key=lambda d: d.number)
     write_record = to_nygard if style == "nygard" else to_madr
-    buffer = io.BytesIO()
     diagrams: set[int] = set()
     written: set[str] = set()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for decision in decisions:
-            svg = decision_diagram_svg(decision=decision)
-            svg_path = f"diagrams/{decision.filename[:-3]}.svg" if svg else None
-            mermaid = decision_diagram_mermaid(decision=decision) if svg else None
-            text = write_record(decision, svg_path=svg_path, mermaid=mermaid)
-            _write(archive, f"{FOLDER}/{decision.filename}", text)
-            if svg:
-                diagrams.add(decision.number)
-                _write(archive, f"{FOLDER}/{svg_path}", svg)
-            for attachment in decision.attachments.all():
-                # Records of one log that show the same image share one file.
-                if attachment.name not in written:
-                    written.add(attachment.name)
-                    with attachment.file.open("rb") as handle:
-                        _write(archive, f"{FOLDER}/{attachment.name}", handle.read())
+    with zipfile.ZipFile(target, "w") as archive:
+        for start in range(0, len(decisions), DIAGRAM_BATCH):
+            batch = decisions[start : start + DIAGRAM_BATCH]
+            for decision, svg in zip(batch, decision_diagram_svgs(decisions=batch), strict=True):
+                svg_path = f"diagrams/{decision.filename[:-3]}.svg" if svg else None
+                mermaid = decision_diagram_mermaid(decision=decision) if svg else None
+                text = write_record(decision, svg_path=svg_path, mermaid=mermaid)
+                _write(archive, f"{FOLDER}/{decision.filename}", text)
+                if svg:
+                    diagrams.add(decision.number)
+                    _write(archive, f"{FOLDER}/{svg_path}", svg)
+                for attachment in decision.attachments.all():
+                    # Records of one log that show the same image share one file.
+                    if attachment.name not in written:
+                        written.add(attachment.name)
+                        with attachment.file.open("rb") as handle:
+                            _write(archive, f"{FOLDER}/{attachment.name}", handle.read())
+            if progress is not None:
+                progress(start + len(batch), len(decisions))
         _write(archive, f"{FOLDER}/index.md", index_markdown(team, decisions, diagrams))
-    return buffer.getvalue()

@@ -171,7 +171,7 @@ class _FrontMatterLoader(yaml.SafeLoader):
     """Safe YAML, except that an impossible date (2024-02-30) stays text, so the importer
     says which date is wrong instead of failing inside the YAML library."""
 
-    def construct_yaml_timestamp(self, node: yaml.Node) -> Any:
+    def construct_yaml_timestamp(self, node: yaml.ScalarNode) -> Any:
         try:
             return super().construct_yaml_timestamp(node)
         except (ValueError, OverflowError):

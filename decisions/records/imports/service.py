@@ -30,7 +30,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.files.base import ContentFile
 from django.db import transaction
 
@@ -126,10 +126,10 @@ class ImportPlan:
 
 @dataclass
 class ImportResult:
+    plan: ImportPlan
     created: list[Decision] = field(default_factory=list)
     formats: dict[str, int] = field(default_factory=dict)
     unresolved: list[str] = field(default_factory=list)
-    plan: ImportPlan | None = None
 
 
 # --- reading files ---------------------------------------------------------------------
@@ -427,8 +427,8 @@ def _plan_links(plan: ImportPlan) -> None:
             if (kind, target) not in source.links:
                 source.links.append((kind, target))
     for record in plan.records:
-        old_accepted = record.superseded_by and record.status == S.ACCEPTED
-        if old_accepted and record.superseded_by.status == S.ACCEPTED:
+        successor = record.superseded_by
+        if successor is not None and record.status == successor.status == S.ACCEPTED:
             # Some tools only write the link on the new record.
             record.status = S.SUPERSEDED
     for record in plan.records:
@@ -440,7 +440,7 @@ def _plan_links(plan: ImportPlan) -> None:
                 )
 
 
-def _replaced_by(record: PlannedRecord, other: PlannedRecord) -> bool:
+def _replaced_by(record: PlannedRecord | None, other: PlannedRecord) -> bool:
     """Whether following ``record``'s supersede links reaches ``other`` (a cycle)."""
     seen = set()
     while record is not None and id(record) not in seen:
@@ -482,7 +482,7 @@ def import_adrs(
     *,
     team: Team,
     files: ImportSource | dict[str, str],
-    by: AbstractBaseUser | None,
+    by: User | None,
     missing_status: str = S.ACCEPTED,
     may_settle: bool = True,
     renumber: bool = False,
@@ -513,9 +513,7 @@ def _more(items: list[str], shown: int) -> str:
     return f" (and {len(items) - shown} more problems)" if len(items) > shown else ""
 
 
-def _store(
-    team: Team, plan: ImportPlan, by: AbstractBaseUser | None, stored: list[str]
-) -> ImportResult:
+def _store(team: Team, plan: ImportPlan, by: User | None, stored: list[str]) -> ImportResult:
     result = ImportResult(plan=plan)
     created: dict[int, Decision] = {}
     for record in sorted(plan.records, key=lambda r: r.number):

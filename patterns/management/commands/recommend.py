@@ -71,20 +71,36 @@ def _fmt(value: float | None) -> str:
     return "-" if value is None else f"{value:.0f} ms"
 
 
+def _pct(value: float | None) -> str:
+    return "not stated" if value is None else f"{round(value, 4):g}%"
+
+
+def _heading(lines: list[str], text: str) -> None:
+    lines += [text, "-" * len(text)]
+
+
 def render_text(rec: Recommendation, name: str) -> str:
-    """A readable report: ranking with reasons, chain vs budget, supporting, risks."""
+    """A readable report: ranking with reasons, what is ruled out and why, chain and
+    availability vs targets, what would change the answer, supporting, risks."""
     data = rec.to_dict()
     lines: list[str] = []
     title = f"Recommendation for {name}" if name else "Recommendation"
     lines += [title, "=" * len(title), ""]
     lines.append(f"Rule pack: {data['rule_pack']['name']} {data['rule_pack']['version']}")
+    if data["meets_all"]:
+        lines.append("The first option meets every hard requirement.")
+    else:
+        lines.append(
+            "NO OPTION MEETS EVERY REQUIREMENT: the first misses the fewest, by the smallest "
+            "margin. See the relaxations below."
+        )
     lines.append("")
-    lines.append("Ranked options")
-    lines.append("--------------")
+    _heading(lines, "Ranked options")
     for rank, option in enumerate(data["options"], start=1):
+        verdict = "" if option["meets_all"] else f"  RULED OUT: {', '.join(option['misses'])}"
         lines.append(
             f"{rank}. {option['name']} [{option['pattern']}, {option['family']}]"
-            f"  score {option['score']:+.1f}"
+            f"  score {option['score']:+.1f}{verdict}"
         )
         for reason in option["because"]:
             inputs = ", ".join(f"{k}={v}" for k, v in reason["inputs"].items())
@@ -100,21 +116,43 @@ def render_text(rec: Recommendation, name: str) -> str:
             lines.append(f"     after the answer:  {' -> '.join(option['async_steps'])}")
     lines.append("")
 
+    _heading(lines, "Ruled out")
+    for miss in data["ruled_out"]:
+        lines.append(f"* {miss['pattern']} ({miss['requirement']}): {miss['detail']}")
+    if not data["ruled_out"]:
+        lines.append("  nothing: every option meets every hard requirement")
+    lines.append("")
+    if data["relaxations"]:
+        _heading(lines, "Relaxations")
+        for item in data["relaxations"]:
+            lines.append(
+                f"* {item['requirement']} -> {item['to']} makes {item['option']} meet every "
+                f"requirement: {item['detail']}"
+            )
+        lines.append("")
+
     chain = data["chain_estimate"]
-    lines.append("Chain estimate")
-    lines.append("--------------")
+    _heading(lines, "Chain estimate")
     if chain["hops"]:
         for hop in chain["hops"]:
-            kind = "critical" if hop["critical"] else "after the answer"
+            kind = "before the answer" if hop["critical"] else "after the answer"
             extra = ""
             if hop["source"] == "measured":
                 extra = (
                     f" (measured: {hop['evidence']}; stated p50 {hop['stated_p50_ms']:g} ms,"
                     f" p99 {hop['stated_p99_ms']:g} ms)"
                 )
+            availability = _pct(hop["availability"])
+            if hop["availability_source"] == "measured":
+                availability += (
+                    f" (measured lower bound: {hop['success_ratio']:g}% of {hop['samples']}"
+                    f" requests succeeded; stated {_pct(hop['stated_availability'])})"
+                )
+            elif hop["availability_source"] == "stated":
+                availability += " (stated)"
             lines.append(
                 f"  {hop['service']}: p50 {hop['p50_ms']:g} ms, p99 {hop['p99_ms']:g} ms,"
-                f" {kind}, {hop['source']}{extra}"
+                f" {hop['role']}, {kind}, {hop['source']}{extra}; availability {availability}"
             )
         verdict = {True: "within budget", False: "OVER BUDGET", None: "no verdict"}[
             chain["within_budget"]
@@ -128,8 +166,26 @@ def render_text(rec: Recommendation, name: str) -> str:
         lines.append("  no chain given")
     lines.append("")
 
-    lines.append("Supporting decisions")
-    lines.append("--------------------")
+    availability = data["availability"]
+    _heading(lines, "Availability of what the first option waits for")
+    meets = "meets" if availability["meets"] else "MISSES"
+    lines.append(
+        f"  at most {_pct(availability['composite'])} against a target of "
+        f"{_pct(availability['target'])}: {meets} it"
+    )
+    for item in availability["assumptions"]:
+        lines.append(f"  assumes: {item}")
+    for item in availability["consequences"]:
+        lines.append(f"  consequence: {item}")
+    lines.append("")
+
+    if data["sensitivity"]:
+        _heading(lines, "What would change the answer")
+        for item in data["sensitivity"]:
+            lines.append(f"* {item['detail']}")
+        lines.append("")
+
+    _heading(lines, "Supporting decisions")
     for item in data["supporting"]:
         lines.append(f"* {item['title']}")
         lines.append(f"  {item['why']}")
@@ -140,8 +196,7 @@ def render_text(rec: Recommendation, name: str) -> str:
         lines.append("  none")
     lines.append("")
 
-    lines.append("Risks")
-    lines.append("-----")
+    _heading(lines, "Risks")
     for risk in data["risks"]:
         lines.append(f"[{risk['severity']}] {risk['id']}: {risk['text']}")
     if not data["risks"]:
@@ -158,6 +213,11 @@ class Command(BaseCommand):
         )
         parser.add_argument("--format", choices=("json", "text"), default="json")
         parser.add_argument("--rules", help="a team rule pack (YAML) layered over the default pack")
+        parser.add_argument(
+            "--no-sensitivity",
+            action="store_true",
+            help="skip the search for what would change the answer (faster)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         data = _parse_json(_read(options["input"]))
@@ -174,7 +234,7 @@ class Command(BaseCommand):
             except RulePackError as exc:
                 raise CommandError(f"rules: {exc}", returncode=2) from None
 
-        rec = recommend(inp, rule_pack=pack)
+        rec = recommend(inp, rule_pack=pack, sensitivity=not options["no_sensitivity"])
         if options["format"] == "json":
             self.stdout.write(json.dumps(rec.to_dict(), indent=2))
         else:

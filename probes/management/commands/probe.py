@@ -1,5 +1,10 @@
 """``manage.py probe URL (--rate R | --concurrency C) --duration S``: a probe without Celery.
 
+Every probe scheme: http(s), grpc(s) (``--body`` is the JSON request), and the
+brokers amqp(s), redis(s), nats / tls (``?jetstream=1``), mqtt(s), whose
+summary adds ``lost``, ``duplicates``, ``reordered`` and ``confirm_p99_ms``. A
+broker login in the URL is used for the run and never printed.
+
 Checks the caps, the egress guard (allow-list from ``settings.PROBE_ALLOW``) and,
 for a public host, the ownership proof, through the same functions as the web
 (``probes.services.preconditions``); runs the engine (``--shards N`` runs N engine processes with
@@ -12,13 +17,26 @@ from __future__ import annotations
 import json
 import math
 import multiprocessing
+import uuid
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from probes.engine import LoadPlan, Target, merge_outcomes, run_probe_sync, summary
+from probes.egress import SCHEME_KINDS, GuardedTarget, split_credentials
+from probes.engine import (
+    BrokerError,
+    BrokerTarget,
+    GrpcSetupError,
+    LoadPlan,
+    Target,
+    merge_outcomes,
+    run_broker_probe_sync,
+    run_probe_sync,
+    summary,
+)
 from probes.services.preconditions import (
     GivenTokenProof,
     ProbeRefused,
@@ -27,12 +45,31 @@ from probes.services.preconditions import (
 )
 
 
+@dataclass(frozen=True)
+class OperatorConfirmation:
+    """Broker and gRPC hosts serve no token file: the operator confirms with a flag."""
+
+    confirmed: bool
+
+    def proven(self, guarded: GuardedTarget) -> bool:
+        return self.confirmed
+
+    def problem(self, guarded: GuardedTarget) -> str:
+        return (
+            f"{guarded.host} ({guarded.address}) is a public host: confirm that you operate it "
+            "with --confirm-operated (brokers and gRPC servers cannot serve the token file)"
+        )
+
+
 def _refuse(message: str) -> CommandError:
     return CommandError(message, returncode=2)
 
 
 class Command(BaseCommand):
-    help = "Probe an HTTP endpoint through the egress guard and print latency and errors."
+    help = (
+        "Probe an HTTP, gRPC or broker endpoint through the egress guard and print latency, "
+        "errors and (brokers) deliveries."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("url")
@@ -56,34 +93,48 @@ class Command(BaseCommand):
             default=None,
             help="for a public host: the token it serves at /.well-known/archway-probe.txt",
         )
+        parser.add_argument("--body", default="", help="request body (gRPC: the JSON request)")
+        parser.add_argument(
+            "--confirm-operated",
+            action="store_true",
+            help="broker or gRPC on a public host: you confirm that you operate it",
+        )
         parser.add_argument("--format", choices=("json", "text"), default="text")
 
     def handle(self, *args: Any, **options: Any) -> None:
         plan = self._plan(options)
+        url = options["url"]
+        scheme = url.split(":", 1)[0].lower()
+        kind = SCHEME_KINDS.get(scheme, "http")
+        credentials = None
+        if kind not in ("http", "grpc"):
+            url, credentials = split_credentials(url)
+        proof = (
+            GivenTokenProof(options["ownership_token"])
+            if kind == "http"
+            else OperatorConfirmation(options["confirm_operated"])
+        )
         try:
-            guarded = checked_target(
-                options["url"], load=plan, proof=GivenTokenProof(options["ownership_token"])
-            )
+            guarded = checked_target(url, load=plan, proof=proof)
         except ProbeRefused as exc:
             raise _refuse(f"refused: {exc.reason}") from None
-        target = Target.from_guarded(
-            guarded,
-            method=options["method"],
-            expected_status=options["expect"],
-            timeout_s=options["timeout"],
-        )
-        if plan.shards == 1:
-            outcome = run_probe_sync(target, plan)
+        body = options["body"].encode("utf-8")
+        if kind == "http":
+            target: Target | BrokerTarget = Target.from_guarded(
+                guarded,
+                method=options["method"],
+                body=body,
+                expected_status=options["expect"],
+                timeout_s=options["timeout"],
+            )
+        elif kind == "grpc":
+            target = Target.from_guarded(guarded, body=body, timeout_s=options["timeout"])
         else:
-            ctx = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(max_workers=plan.shards, mp_context=ctx) as pool:
-                futures = [
-                    # The engine itself is the target: spawned children import
-                    # only the pure engine, never this Django command.
-                    pool.submit(run_probe_sync, target, plan.for_shard(k, plan.shards))
-                    for k in range(plan.shards)
-                ]
-                outcome = merge_outcomes(f.result() for f in futures)
+            target = BrokerTarget.from_guarded(guarded, credentials, timeout_s=options["timeout"])
+        try:
+            outcome = self._run(target, plan)
+        except (BrokerError, GrpcSetupError, OSError) as exc:
+            raise _refuse(f"could not probe: {exc}") from None
 
         result = summary(outcome)
         if options["format"] == "json":
@@ -92,6 +143,34 @@ class Command(BaseCommand):
             width = max(map(len, result))
             for key, value in result.items():
                 self.stdout.write(f"{key:<{width}}  {value if value != '' else '-'}")
+
+    def _run(self, target: Target | BrokerTarget, plan: LoadPlan) -> Any:
+        run_id = "cli" + uuid.uuid4().hex[:10]
+
+        def one(shard_plan: LoadPlan) -> Any:
+            if isinstance(target, BrokerTarget):
+                return run_broker_probe_sync(target, shard_plan, run_id)
+            return run_probe_sync(target, shard_plan)
+
+        if plan.shards == 1:
+            return one(plan)
+        ctx = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=plan.shards, mp_context=ctx) as pool:
+            # The engine itself is the target: spawned children import only
+            # the pure engine, never this Django command.
+            if isinstance(target, BrokerTarget):
+                futures = [
+                    pool.submit(
+                        run_broker_probe_sync, target, plan.for_shard(k, plan.shards), run_id
+                    )
+                    for k in range(plan.shards)
+                ]
+            else:
+                futures = [
+                    pool.submit(run_probe_sync, target, plan.for_shard(k, plan.shards))
+                    for k in range(plan.shards)
+                ]
+            return merge_outcomes(f.result() for f in futures)
 
     def _plan(self, options: dict[str, Any]) -> LoadPlan:
         duration, warmup, shards = options["duration"], options["warmup"], options["shards"]

@@ -1,0 +1,457 @@
+"""Broker round-trip probes on the engine's load models.
+
+A broker probe publishes messages into its own temporary queue, stream or
+subject and consumes them again, and measures per message the time from the
+planned send to the consumer's receipt. The load models are the HTTP
+runner's (see ``runner.py``), with "in flight" meaning published and not yet
+consumed:
+
+* open: message ``j`` is due at ``t0 + j / rate`` (the same global schedule,
+  dealt out to shards); at most ``concurrency`` messages are in flight and a
+  due message waits for a free slot, its latency still counted from its
+  planned time (coordinated omission corrected);
+* closed: ``concurrency`` messages are kept in flight; the next one is
+  published when one is consumed.
+
+``histogram`` is planned send -> receipt, ``service_histogram`` actual publish
+-> receipt, ``confirm_histogram`` publish -> the broker's confirmation. A
+message not consumed within the timeout frees its slot (so a lost message
+cannot stall the closed loop) but is still recorded if it arrives later;
+messages never consumed by the end of the drain are ``lost``. Each shard
+works on its own temporary resource, so shard outcomes merge exactly with
+``merge_outcomes``. The generator self-check is the HTTP runner's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import hashlib
+import re
+import struct
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from probes.engine.broker_clients import BrokerTarget, check_run_tag, make_client
+from probes.engine.deliveries import DeliveryLedger
+from probes.engine.histogram import Recorder, encode_histogram
+from probes.engine.model import LoadPlan, ProbeOutcome, Progress
+from probes.engine.runner import (
+    TICK_S,
+    _drain,
+    _schedule_open,
+    _Second,
+    _tick,
+    measured_window,
+    per_second_rows,
+    self_check,
+)
+
+_perf = time.perf_counter
+KEYS = 16  # messages are spread over this many ordering keys (seq % KEYS)
+MAGIC = b"AWP1"
+_KEY_SEQ = struct.Struct("!IQ")
+
+
+class BrokerError(Exception):
+    """The broker could not be reached or refused the probe's setup."""
+
+
+def shard_tag(run_id: str, shard: int) -> str:
+    """The run tag of one shard: its temporary resource is named after it."""
+    return check_run_tag(f"{run_id}-s{shard}")
+
+
+def message_header(run_tag: str) -> bytes:
+    """12 bytes that mark a message as this shard's (routing may share a queue)."""
+    return MAGIC + hashlib.blake2b(run_tag.encode(), digest_size=8).digest()
+
+
+class _BrokerRun:
+    def __init__(
+        self,
+        target: BrokerTarget,
+        plan: LoadPlan,
+        client: Any,
+        run_tag: str,
+        *,
+        on_progress: Callable[[Progress], None] | None,
+        should_stop: Callable[[], bool] | None,
+        progress_interval_s: float,
+    ) -> None:
+        self.target = target
+        self.plan = plan
+        self.client = client
+        self.kind = target.kind
+        self.on_progress = on_progress
+        self.should_stop = should_stop
+        self.progress_interval_s = progress_interval_s
+        self.timeout = target.timeout_s
+        self.pool = plan.shard_concurrency
+        self.header = message_header(run_tag)
+        self.padding = b"." * (target.message_bytes - len(self.header) - _KEY_SEQ.size)
+
+        self.corrected = Recorder()
+        self.service = Recorder()
+        self.confirm = Recorder()
+        self.lag = Recorder()
+        self.late = 0
+        self.lag_count = 0
+        self.seconds: dict[int, _Second] = {}
+        self.errors: dict[str, int] = {}
+        self.ledger = DeliveryLedger()
+        self.requests = 0
+        self.completed = 0
+        self.error_total = 0
+        self.sent = 0
+        self.next_seq = 0
+
+        # seq -> (intended, sent_at, measured, arrival future); the future is
+        # done once the message arrived or its slot was given up (timeout).
+        self.inflight: dict[int, tuple[float, float, bool, asyncio.Future[None]]] = {}
+        self.order: deque[tuple[int, float]] = deque()
+        self.busy = 0
+        self.handed = 0  # jobs given to a parked slot that has not resumed yet
+        self.pending: deque[tuple[float, bool]] = deque()
+        self.idle: list[asyncio.Future[tuple[float, bool] | None]] = []
+        self.workers: list[asyncio.Task[None]] = []
+        self.closing = False
+        self.sending = True
+        self.stopped = False
+        self.stop_time: float | None = None
+        self.t0 = 0.0
+        self.measure_start = 0.0
+        self.measure_end = 0.0
+        self.idle_yield_s = 0.0
+        self.changed = asyncio.Event()
+
+    def _second(self, now: float) -> _Second:
+        t = int(now - self.measure_start) if now > self.measure_start else 0
+        sec = self.seconds.get(t)
+        if sec is None:
+            sec = self.seconds[t] = _Second()
+        return sec
+
+    def _error(self, cls: str, now: float) -> None:
+        self.errors[cls] = self.errors.get(cls, 0) + 1
+        self.error_total += 1
+        self._second(now).errors += 1
+
+    # -- slots: one long-lived coroutine per message in flight -----------------
+    # A slot publishes, awaits the confirm, then awaits the message's arrival,
+    # like a hand-written publish/consume loop: no task per message.
+    def start_slots(self) -> None:
+        loop = asyncio.get_running_loop()
+        self.workers = [loop.create_task(self._slot()) for _ in range(self.pool)]
+
+    def dispatch(self, intended: float, now: float, measured: bool) -> None:
+        if self.idle:
+            self.handed += 1
+            self.idle.pop().set_result((intended, measured))
+        else:
+            self.pending.append((intended, measured))
+
+    def _next_job(self) -> tuple[float, bool] | None:
+        if self.pending:
+            return self.pending.popleft()
+        if self.plan.model == "closed" and self.sending:
+            now = _perf()
+            if self.measure_start and now < self.measure_end:
+                return now, now >= self.measure_start
+        return None
+
+    async def _slot(self) -> None:
+        loop = asyncio.get_running_loop()
+        client, header, padding = self.client, self.header, self.padding
+        publish, confirms = client.publish, client.confirms
+        inflight, remember, published = self.inflight, self.order.append, self.ledger.published
+        pack, perf = _KEY_SEQ.pack, _perf
+        while not self.closing:
+            job = self._next_job()
+            if job is None:
+                parked: asyncio.Future[tuple[float, bool] | None] = loop.create_future()
+                self.idle.append(parked)
+                self.changed.set()
+                job = await parked
+                if job is None:
+                    return
+                self.handed -= 1
+            intended, measured = job
+            seq = self.next_seq
+            self.next_seq += 1
+            sent_at = perf()
+            arrival: asyncio.Future[None] = loop.create_future()
+            inflight[seq] = (intended, sent_at, measured, arrival)
+            remember((seq, sent_at))
+            self.sent += 1
+            self.busy += 1
+            if measured:
+                self.requests += 1
+                published(seq)
+            try:
+                await publish(header + pack(seq % KEYS, seq) + padding)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - every client library raises its own kinds
+                self.inflight.pop(seq, None)
+                if measured:
+                    self.ledger.withdrawn(seq)
+                    self._error(_publish_error(exc), _perf())
+                self.busy -= 1
+                self.changed.set()
+                continue
+            if measured and confirms:
+                self.confirm.record(int((perf() - sent_at) * 1e6))
+            if not arrival.done():
+                await arrival
+            self.busy -= 1
+            self.changed.set()
+
+    async def wake_closed_loop(self) -> None:
+        now = _perf()
+        if now < self.t0:
+            await asyncio.sleep(self.t0 - now)
+        while self.idle:
+            job = self._next_job()
+            if job is None:
+                break
+            self.handed += 1
+            self.idle.pop().set_result(job)
+        while self.sending:
+            now = _perf()
+            if now >= self.measure_end:
+                break
+            await asyncio.sleep(min(TICK_S, self.measure_end - now))
+
+    async def stop_slots(self) -> None:
+        # Some client libraries turn a cancelled command into their own error,
+        # so a slot may survive cancel(): ``closing`` stops it from parking again.
+        self.closing = True
+        for parked in self.idle:
+            if not parked.done():
+                parked.set_result(None)
+        self.idle.clear()
+        for task in self.workers:
+            task.cancel()
+        for task in self.workers:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+    # -- consuming --------------------------------------------------------------
+    def on_message(self, body: bytes) -> None:
+        now = _perf()
+        if not body.startswith(self.header) or len(body) < 24:
+            return  # someone else's message on shared routing
+        key, seq = _KEY_SEQ.unpack_from(body, 12)
+        entry = self.inflight.pop(seq, None)
+        if entry is None:
+            if self.ledger.knows(seq):
+                self.ledger.arrived(key, seq)  # counts the duplicate
+            return
+        intended, sent_at, measured, arrival = entry
+        if measured and self.ledger.arrived(key, seq):
+            self.completed += 1
+            corrected = int((now - intended) * 1e6)
+            self.corrected.record(corrected)
+            self.service.record(int((now - sent_at) * 1e6))
+            sec = self._second(now)
+            sec.recorder.record(corrected)
+            sec.completed += 1
+        if not arrival.done():
+            arrival.set_result(None)
+
+    # -- housekeeping (called by the runner's ticker and drain) -----------------
+    def sweep(self, now: float) -> None:
+        """Free the slots of messages not consumed within the timeout.
+
+        The message stays expected: if it arrives later its latency is
+        recorded; if it never does it is lost.
+        """
+        limit = now - self.timeout
+        order = self.order
+        while order and order[0][1] < limit:
+            seq, _ = order.popleft()
+            entry = self.inflight.get(seq)
+            if entry is not None and not entry[3].done():
+                entry[3].set_result(None)
+
+    def progress(self, now: float) -> Progress:
+        total = self.plan.warmup_s + self.plan.duration_s
+        elapsed = max(0.0, now - self.t0)
+        return Progress(
+            percent=round(min(100.0, 100.0 * elapsed / total), 1),
+            sent=self.sent,
+            completed=self.completed,
+            errors=self.error_total,
+            p50_ms=self.corrected.value_at_percentile(50) / 1000,
+            p99_ms=self.corrected.value_at_percentile(99) / 1000,
+            elapsed_s=round(elapsed, 3),
+        )
+
+    def in_flight(self) -> int:
+        """Messages published and not yet consumed or given up, plus queued ones."""
+        return self.busy + self.handed + len(self.pending)
+
+
+def _publish_error(exc: BaseException) -> str:
+    if isinstance(exc, TimeoutError | asyncio.TimeoutError):
+        return "timeout"
+    if isinstance(exc, ConnectionError | OSError):
+        return "connect"
+    name = type(exc).__name__
+    if "Nack" in name or "Delivery" in name or "Reject" in name:
+        return "nack"  # the broker refused the message (or could not route it)
+    return "publish"
+
+
+def _redact(text: str, target: BrokerTarget) -> str:
+    """The text without the password, nor the user name where it stands as a word."""
+    if target.password:
+        text = text.replace(target.password, "***")
+    if target.username:
+        text = re.sub(rf"(?<!\w){re.escape(target.username)}(?!\w)", "***", text)
+    return text
+
+
+async def run_broker_probe(
+    target: BrokerTarget,
+    plan: LoadPlan,
+    run_id: str,
+    *,
+    on_progress: Callable[[Progress], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    progress_interval_s: float = 0.25,
+) -> ProbeOutcome:
+    """Run one broker probe (or one shard of one) and return what it measured.
+
+    ``run_id`` names the temporary resources (``archway-probe.<run_id>-s<shard>``);
+    they are deleted at the end, and :func:`cleanup_leftovers` deletes them
+    after a killed run. Raises :class:`BrokerError` when the broker cannot be
+    reached or refuses the setup (the message never holds the credentials).
+    """
+    run_tag = shard_tag(run_id, plan.shard)
+    client = make_client(target)
+    run = _BrokerRun(
+        target,
+        plan,
+        client,
+        run_tag,
+        on_progress=on_progress,
+        should_stop=should_stop,
+        progress_interval_s=progress_interval_s,
+    )
+    try:
+        await asyncio.wait_for(
+            client.open(run_tag, run.on_message, max(2 * run.pool, 64)), target.timeout_s * 3
+        )
+    except Exception as exc:  # noqa: BLE001 - report any library's failure the same way
+        with contextlib.suppress(Exception):
+            await client.close()
+        detail = _redact(str(exc) or type(exc).__name__, target)
+        raise BrokerError(
+            f"{target.kind} broker at {target.host}:{target.port} could not be used: {detail}"
+        ) from None
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    run.start_slots()
+    try:
+        await asyncio.sleep(0)  # the slots park, ready for work
+        run.t0 = _perf() + 0.005
+        run.measure_start = run.t0 + plan.warmup_s
+        run.measure_end = run.measure_start + plan.duration_s
+        cpu0 = time.thread_time()
+        ticker = asyncio.get_running_loop().create_task(_tick(run))  # type: ignore[arg-type]
+        try:
+            if plan.model == "open":
+                await _schedule_open(run)  # type: ignore[arg-type]
+            else:
+                await run.wake_closed_loop()
+            await _drain(run)  # type: ignore[arg-type]
+        finally:
+            ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await ticker
+        end = _perf()
+        cpu = time.thread_time() - cpu0
+        if run.stopped:
+            for seq, entry in run.inflight.items():
+                if entry[2] and not entry[3].done():
+                    run.ledger.withdrawn(seq)  # cut short, not lost
+        else:
+            for _intended, measured in run.pending:
+                if measured:
+                    run.requests += 1
+                    run._error("timeout", end)
+        return _outcome(run, end=end, cpu=cpu)
+    finally:
+        await run.stop_slots()
+        with contextlib.suppress(Exception):
+            await client.close()
+        if gc_was_enabled:
+            gc.enable()
+
+
+def run_broker_probe_sync(
+    target: BrokerTarget, plan: LoadPlan, run_id: str, **kwargs: Any
+) -> ProbeOutcome:
+    """Run :func:`run_broker_probe` in a fresh event loop (uvloop)."""
+    import uvloop
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        return runner.run(run_broker_probe(target, plan, run_id, **kwargs))
+
+
+async def cleanup_leftovers(target: BrokerTarget, run_id: str, shards: int = 1) -> list[str]:
+    """Delete what a killed probe of ``run_id`` left (its queues or streams).
+
+    Returns the names deleted; deleting what is already gone is not an error.
+    """
+    deleted: list[str] = []
+    for shard in range(max(1, shards)):
+        client = make_client(target)
+        deleted += await client.delete_leftovers(shard_tag(run_id, shard))
+    return deleted
+
+
+def cleanup_leftovers_sync(target: BrokerTarget, run_id: str, shards: int = 1) -> list[str]:
+    return asyncio.run(cleanup_leftovers(target, run_id, shards))
+
+
+def _outcome(run: _BrokerRun, *, end: float, cpu: float) -> ProbeOutcome:
+    plan = run.plan
+    duration, busy_cpu = measured_window(run, end=end, cpu=cpu)
+    lag_p99_ms, late_fraction, reasons = self_check(
+        plan, run.lag, run.late, run.lag_count, busy_cpu
+    )
+    counts = run.ledger.counts()
+    corrected = encode_histogram(run.corrected.finish())
+    service = encode_histogram(run.service.finish())
+    confirm = run.confirm.finish()
+    closed = plan.model == "closed"
+    return ProbeOutcome(
+        model=plan.model,
+        requests=run.requests,
+        completed=run.completed,
+        errors=dict(sorted(run.errors.items())),
+        status_counts={},
+        duration_s=round(duration, 4),
+        rps=run.completed / duration if duration else 0.0,
+        histogram=service if closed else corrected,
+        service_histogram=service,
+        per_second=per_second_rows(run.seconds),
+        send_lag_p99_ms=lag_p99_ms,
+        late_fraction=late_fraction,
+        valid=not reasons,
+        invalid_reason="; ".join(reasons),
+        stopped=run.stopped,
+        generator_cpu=round(busy_cpu, 3),
+        latency_label="closed-loop" if closed else "corrected",
+        kind=run.kind,
+        lost=counts.lost,
+        duplicates=counts.duplicates,
+        reordered=counts.reordered,
+        confirm_histogram=encode_histogram(confirm) if confirm.get_total_count() else "",
+    )
