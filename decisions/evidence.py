@@ -88,3 +88,78 @@ def usecase_evidence(
     if not hops or not _rows_provider:
         return []
     return _rows_provider[0](team, use_case, hops)
+
+
+# --- re-measuring for scheduled checks (living decisions) -------------------------
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """One re-measurement of a service, as the provider reports it.
+
+    ``state``: "running" (``run_id`` set, ask again later), "busy" (the team's probe
+    slot is taken: try later), "refused" (a precondition said no; ``reason`` says which),
+    "done" (finished: ``valid`` and the numbers), "failed" (the run ended without a
+    measurement). ``success_pct`` is the share of requests that succeeded.
+    """
+
+    state: str
+    run_id: int | None = None
+    link: str = ""
+    valid: bool = False
+    reason: str = ""
+    p50_ms: float | None = None
+    p95_ms: float | None = None
+    p99_ms: float | None = None
+    success_pct: float | None = None
+    rps: float | None = None
+    measured_at: datetime | None = None
+
+
+class Remeasurer:
+    """What the probes app offers scheduled checks; the default measures nothing."""
+
+    def has_endpoint(self, team_id: int, service: str) -> bool:
+        return False
+
+    def team_busy(self, team_id: int) -> bool:
+        return False
+
+    def start(self, *, team_id: int, service: str, rate: float, duration_s: float) -> Measurement:
+        return Measurement(state="refused", reason="no probe provider is installed")
+
+    def result(self, run_id: int) -> Measurement:
+        return Measurement(state="failed", reason="no probe provider is installed")
+
+    def latest(self, team_id: int, service: str) -> Measurement | None:
+        return None
+
+
+_remeasurer: list[Remeasurer] = [Remeasurer()]
+
+
+def register_remeasurer(remeasurer: Remeasurer) -> None:
+    _remeasurer[:] = [remeasurer]
+
+
+def remeasurer() -> Remeasurer:
+    return _remeasurer[0]
+
+
+# --- the egress guard, for outgoing webhooks ---------------------------------------
+
+# ``guard(url)`` returns an object with ``scheme, host, port, address, path_and_query,
+# host_header`` (the checked address to connect to), or raises ValueError with the reason.
+UrlGuard = Callable[[str], object]
+_url_guard: list[UrlGuard] = []
+
+
+def register_url_guard(guard: UrlGuard) -> None:
+    _url_guard[:] = [guard]
+
+
+def guard_url(url: str) -> object:
+    """The egress guard's verdict on ``url``; without a guard every URL is refused."""
+    if not _url_guard:
+        raise ValueError("no egress guard is installed, so no outgoing calls are made")
+    return _url_guard[0](url)

@@ -1,7 +1,13 @@
 """Team-scoped URLs, mounted under /t/<team_slug>/; each area brings its own."""
 
+from decisions.living import urls as living
 from decisions.records import urls as records
 from decisions.reviews import urls as reviews
 from decisions.usecases import urls as usecases
 
-urlpatterns = [*usecases.urlpatterns, *records.urlpatterns, *reviews.urlpatterns]
+urlpatterns = [
+    *usecases.urlpatterns,
+    *records.urlpatterns,
+    *reviews.urlpatterns,
+    *living.urlpatterns,
+]

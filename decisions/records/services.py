@@ -349,6 +349,11 @@ def decision_transition(
     diff = _apply(decision, changes)
     decision.save()
     _log(decision, by, ACTION_FOR[to], diff, note)
+    if to == S.ACCEPTED:
+        # What the record relies on, from the snapshot it was drafted from, checked from now on.
+        from decisions.living.services import assumptions_derive
+
+        assumptions_derive(decision=decision, by=by)
 
     predecessors = list(Decision.objects.select_for_update().filter(superseded_by=decision))
     for old in predecessors:
@@ -370,10 +375,18 @@ def decision_transition(
 
 
 @transaction.atomic
-def decision_supersede(*, decision: Decision, by: User) -> Decision:
+def decision_supersede(
+    *,
+    decision: Decision,
+    by: User,
+    draft: Mapping[str, Any] | None = None,
+    note: str = "",
+) -> Decision:
     """Start a replacement for an accepted record: a proposed copy, linked both ways.
 
-    The old record stays accepted until the replacement is accepted (see module docstring).
+    ``draft`` (fields, ``snapshot``) replaces the copied fields: a replacement drafted
+    from new evidence. The old record stays accepted until the replacement is accepted
+    (see module docstring).
     """
     old = _locked(decision)
     if old.status != S.ACCEPTED:
@@ -387,12 +400,13 @@ def decision_supersede(*, decision: Decision, by: User) -> Decision:
     data = {name: getattr(old, name) for name in EDITABLE_FIELDS if name != "date"}
     data["use_case"] = old.use_case
     data["snapshot"] = old.snapshot
+    data.update(draft or {})
     new = decision_create(
         team=old.team,
         data=data,
         by=by,
         action="created",
-        note=f"Started to supersede {old.label}.",
+        note=f"Started to supersede {old.label}.{' ' + note if note else ''}",
     )
     old.superseded_by = new
     old.save(update_fields=["superseded_by", "updated"])

@@ -24,7 +24,18 @@ from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
-from decisions.models import Decision, DecisionStatus, ExportJob, Membership, Role, Team, UseCase
+from decisions.living.selectors import decision_living, health_badge
+from decisions.models import (
+    AssumptionMetric,
+    CheckSchedule,
+    Decision,
+    DecisionStatus,
+    ExportJob,
+    Membership,
+    Role,
+    Team,
+    UseCase,
+)
 from decisions.pdf import PdfError
 from decisions.records.exports.jobs import EnqueueError, export_job_path, export_job_start
 from decisions.records.exports.madr import to_madr
@@ -95,12 +106,17 @@ def adr_list(request: HttpRequest, team_slug: str) -> HttpResponse:
         "pattern": request.GET.get("pattern", ""),
         "query": request.GET.get("q", "").strip(),
     }
+    decisions = list(
+        decision_list(team=team, **filters).prefetch_related(
+            "links_out__target", "links_in__source", "assumptions"
+        )
+    )
+    for decision in decisions:
+        decision.health_badge = health_badge(decision)
     context = {
         "team": team,
         "membership": membership,
-        "decisions": decision_list(team=team, **filters).prefetch_related(
-            "links_out__target", "links_in__source"
-        ),
+        "decisions": decisions,
         "filters": filters,
         "statuses": DecisionStatus.choices,
         "patterns": decision_patterns(team=team),
@@ -152,6 +168,9 @@ def _detail_context(membership: Membership, decision: Decision) -> dict:
         "attachments": list(decision.attachments.all()),
         "transition_form": TransitionForm(),
         "transitions": _transitions_for(decision),
+        "living": decision_living(decision) if decision.status == DecisionStatus.ACCEPTED else None,
+        "metric_choices": AssumptionMetric.choices,
+        "schedule_choices": CheckSchedule.choices,
     }
 
 

@@ -1,0 +1,83 @@
+"""Celery tasks for living decisions: thin, each calls a service."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+
+from decisions.living.notify import delivery_attempt
+from decisions.models import AssumptionCheck, CheckStatus, Decision, DecisionStatus, Team
+
+log = logging.getLogger(__name__)
+
+CHECKS_EVERY_S = 60.0
+DAILY_EVERY_S = 24 * 3600.0
+# While a round waits for its probes, the team's checks move on this often.
+ADVANCE_POLL_S = 1.0
+
+
+def _retry_base_s() -> float:
+    return float(getattr(settings, "WEBHOOK_RETRY_BASE_S", 30.0))
+
+
+@shared_task(name="decisions.advance_checks")
+def advance_checks(team_id: int) -> bool:
+    """One step of a team's checks; again shortly while probes are still running."""
+    from decisions.living.services import checks_advance
+
+    team = Team.objects.filter(pk=team_id).first()
+    if team is None:
+        return False
+    result = checks_advance(team=team)
+    if result.pending:
+        advance_checks.apply_async((team_id,), countdown=ADVANCE_POLL_S)
+    return result.pending
+
+
+def enqueue_checks(team: Team) -> bool:
+    """Move the team's checks on in a worker (after "Run now")."""
+    from decisions.jobs import job_enqueue
+
+    return job_enqueue(advance_checks, [(team.pk,)], on_unavailable=lambda reason: None)
+
+
+@shared_task(name="decisions.run_due_checks")
+def run_due_checks() -> list[int]:
+    """Celery beat, every minute: every team with a check due or under way moves on."""
+    now = timezone.now()
+    due = Decision.objects.filter(status=DecisionStatus.ACCEPTED, next_check_at__lte=now).values(
+        "team"
+    )
+    busy = AssumptionCheck.objects.filter(status=CheckStatus.PENDING).values(
+        "assumption__decision__team"
+    )
+    teams = list(Team.objects.filter(Q(pk__in=due) | Q(pk__in=busy)).values_list("pk", flat=True))
+    for team_id in teams:
+        advance_checks.delay(team_id)
+    return teams
+
+
+@shared_task(name="decisions.daily_decision_review")
+def daily_decision_review() -> dict[str, list[int]]:
+    """Celery beat, daily: overdue records, and records a newer rule pack would decide anew."""
+    from decisions.living.staleness import overdue_notify, rule_pack_recheck
+
+    return {
+        "overdue": overdue_notify(),
+        "recommendation_changed": [d.pk for d, _ in rule_pack_recheck()],
+    }
+
+
+@shared_task(name="decisions.deliver_webhook")
+def deliver_webhook(delivery_id: int, attempt: int = 0) -> bool:
+    """Send one webhook delivery; on a transient failure again after 1, 2, 4, ... x the base."""
+    delivered, retry = delivery_attempt(delivery_id=delivery_id)
+    if retry:
+        deliver_webhook.apply_async(
+            (delivery_id, attempt + 1), countdown=_retry_base_s() * 2**attempt
+        )
+    return delivered
