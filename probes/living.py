@@ -72,8 +72,8 @@ class ProbeRemeasurer(Remeasurer):
         request = RunRequest(
             model=LoadModel.OPEN,
             rate=rate,
-            # Enough connections for the rate at a slow answer, within the cap.
-            concurrency=max(4, min(settings.PROBE_MAX_CONCURRENCY, math.ceil(rate / 4))),
+            # Enough connections for the rate at a one-second answer, within the cap.
+            concurrency=max(4, min(settings.PROBE_MAX_CONCURRENCY, math.ceil(rate))),
             duration_s=duration_s,
             warmup_s=min(1.0, duration_s / 5),
             shards=1,

@@ -1,0 +1,95 @@
+"""A living decision end to end: a real Celery worker, Redis, a service on 127.0.0.1 whose
+latency is turned up while the test runs, and a webhook receiver."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+import pytest
+from django.urls import reverse
+
+from decisions.living.services import checks_request
+from decisions.living.tasks import enqueue_checks
+from decisions.living.webhooks import webhook_add
+from decisions.models import CheckStatus, Decision, DecisionStatus, Notice, NoticeKind
+from tests.decisions.living_support import accepted_checkout, receiver
+from tests.factories import wait_for
+from tests.probes.probe_factories import allow_loopback, make_endpoint
+from tests.probes.servers import Behaviour, running
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _check(decision: Decision) -> Decision:
+    before = Decision.objects.get(pk=decision.pk).last_checked_at
+    checks_request(team=decision.team, decision=decision)
+    assert enqueue_checks(decision.team)
+    wait_for(
+        lambda: Decision.objects.get(pk=decision.pk).last_checked_at != before,
+        timeout=90,
+        what="the checks to finish",
+    )
+    return Decision.objects.get(pk=decision.pk)
+
+
+def test_a_slowed_service_puts_the_adr_at_risk_and_a_faster_one_recovers_it(
+    acme, owner, owner_client, settings, monkeypatch, start_celery_worker
+):
+    allow_loopback(settings, monkeypatch)
+    settings.LIVING_CHECK_DURATION_S = 2.0
+    start_celery_worker("living")
+    with running(Behaviour(delay_ms=100)) as service, receiver() as hook_receiver:
+        make_endpoint(acme, service.url + "/authorize", name="Payments", service="payments")
+        hook = webhook_add(team=acme, url=hook_receiver.url)
+        decision = accepted_checkout(acme, owner)
+        assert decision.chosen_pattern == "rest"
+        by_key = {(a.target, a.metric): a for a in decision.assumptions.all()}
+        assert by_key[("inventory", "hop_p99_ms")].status == CheckStatus.STATED
+
+        decision = _check(decision)
+        assert decision.at_risk_reason == ""
+        payments_p99 = decision.assumptions.get(target="payments", metric="hop_p99_ms")
+        assert payments_p99.status == CheckStatus.OK, payments_p99.checks.first().reason
+        assert payments_p99.checks.first().probe_run_id is not None
+
+        # The service gets slow while the test runs.
+        service.behaviour = Behaviour(delay_ms=600)
+        decision = _check(decision)
+        last = decision.assumptions.get(target="payments", metric="hop_p99_ms").checks.first()
+        assert last.status == CheckStatus.FAILED and last.value > 600
+        assert f"payments p99 is {last.value:.0f} ms, assumed ≤ 150 ms" in decision.at_risk_reason
+        assert "the chain now misses its p99 budget of 400 ms" in decision.at_risk_reason
+        # A stated hop never puts the record at risk.
+        assert "inventory" not in decision.at_risk_reason
+        assert decision.recommendation_now == "request-event"
+
+        notice = Notice.objects.get(user=owner, kind=NoticeKind.AT_RISK, decision=decision)
+        assert "payments p99" in notice.text
+        page = owner_client.get(decision.get_absolute_url()).content.decode()
+        assert "At risk" in page and "Request-event hybrid" in page
+
+        wait_for(lambda: "at_risk" in hook_receiver.events(), timeout=30, what="the webhook")
+        headers, body = next((h, b) for h, b in hook_receiver.requests if b'"at_risk"' in b)
+        expected = "sha256=" + hmac.new(hook.secret.encode(), body, hashlib.sha256).hexdigest()
+        assert headers["X-Archway-Signature"] == expected
+        assert hook.deliveries.filter(event="at_risk", status="delivered").exists()
+
+        # One click: a superseding draft from the new evidence.
+        response = owner_client.post(reverse("living-supersede", args=["acme", decision.number]))
+        draft = Decision.objects.get(team=acme, number=decision.number + 1)
+        assert response.status_code == 302 and response["Location"] == draft.get_absolute_url()
+        assert draft.status == DecisionStatus.PROPOSED
+        assert draft.chosen_pattern == "request-event"
+        assert draft.snapshot.evidence["payments"]["p99_ms"] > 600
+        decision.refresh_from_db()
+        assert decision.superseded_by == draft
+
+        # Fast again: the record recovers and people are told.
+        service.behaviour = Behaviour(delay_ms=100)
+        decision = _check(decision)
+        assert decision.at_risk_reason == ""
+        assert decision.recommendation_now == ""
+        assert Notice.objects.filter(user=owner, kind=NoticeKind.RECOVERED).exists()
+        wait_for(lambda: "recovered" in hook_receiver.events(), timeout=30, what="recovery hook")
+        assert decision.changes.filter(action="recovered").exists()
