@@ -43,7 +43,14 @@ from decisions.models import (
     NoticeKind,
     Team,
 )
-from patterns.engine import PATTERN_NAMES, InputError, UseCaseInput, parse_input, recommend
+from patterns.engine import (
+    PATTERN_NAMES,
+    HopEvidence,
+    InputError,
+    UseCaseInput,
+    parse_input,
+    recommend,
+)
 
 log = logging.getLogger(__name__)
 
@@ -360,6 +367,27 @@ def _collect(pending: list[AssumptionCheck], provider: Any, now: datetime.dateti
             continue
         for check in checks:
             _record(check, measurement, now)
+        _fold_into_chain({c.assumption.decision_id for c in checks}, measurement)
+
+
+def _fold_into_chain(decision_ids: set[int], m: Measurement) -> None:
+    """A hop's valid probe feeds the round's chain checks: availability multiplies
+    (every hop must answer), throughput is the slowest hop's."""
+    if m.state != "done" or not m.valid:
+        return
+    pending = AssumptionCheck.objects.filter(
+        assumption__decision__in=decision_ids,
+        assumption__target=CHAIN,
+        status=CheckStatus.PENDING,
+    ).select_related("assumption")
+    for check in pending:
+        if check.assumption.metric == M.AVAILABILITY and m.success_pct is not None:
+            check.value = (100.0 if check.value is None else check.value) * m.success_pct / 100
+        elif check.assumption.metric == M.PEAK_RATE and m.rps is not None:
+            check.value = m.rps if check.value is None else min(check.value, m.rps)
+        else:
+            continue
+        check.save(update_fields=["value"])
 
 
 def _value(metric: str, m: Measurement) -> float | None:
@@ -438,6 +466,7 @@ def _start_next_probe(team: Team, provider: Any) -> int | None:
             for c in same:
                 c.probe_run_id = m.run_id
                 _record(c, m, timezone.now())
+            _fold_into_chain({a.decision_id}, m)
         return m.run_id
     for c in same:
         _record(c, m, timezone.now())
@@ -462,21 +491,15 @@ def _round_finish(decision: Decision, now: datetime.datetime) -> None:
             assumption__decision=decision, status=CheckStatus.PENDING
         ).select_related("assumption")
     )
-    hop_values = _latest_round_values(decision)
     for check in round_checks:
         a = check.assumption
-        value = None
+        value = check.value  # availability and throughput, folded in as the hops came in
         if a.metric == M.CHAIN_P95:
-            value = engine["chain"].get("p95_ms")
+            value = engine["chain"].get("p95_ms") if engine["measured_hops"] else None
         elif a.metric == M.CHAIN_P99:
-            value = engine["chain"].get("p99_ms")
-        elif a.metric == M.AVAILABILITY:
-            value = _product_pct(hop_values.get(M.AVAILABILITY, []))
-        elif a.metric == M.PEAK_RATE:
-            rates = hop_values.get(M.PEAK_RATE, [])
-            value = min(rates) if rates else None
+            value = engine["chain"].get("p99_ms") if engine["measured_hops"] else None
         check.measured_at = now
-        if value is None or not engine["measured_hops"]:
+        if value is None:
             check.status = CheckStatus.INVALID
             check.reason = "no hop of the chain could be measured in this check"
             check.save()
@@ -487,37 +510,27 @@ def _round_finish(decision: Decision, now: datetime.datetime) -> None:
     decision_health_refresh(decision=decision, engine=engine, now=now)
 
 
-def _latest_round_values(decision: Decision) -> dict[str, list[float]]:
-    """Per metric, the latest valid value of each measured hop: what the chain is built from."""
-    values: dict[str, list[float]] = {}
-    seen: set[tuple[str, str]] = set()
+def _checked_evidence(decision: Decision) -> dict[str, HopEvidence]:
+    """Per hop, the latest valid p50 and p99 the record's own checks measured."""
+    latest: dict[tuple[str, str], AssumptionCheck] = {}
     checks = AssumptionCheck.objects.filter(
-        assumption__decision=decision, status__in=[CheckStatus.OK, CheckStatus.FAILED]
+        assumption__decision=decision,
+        assumption__metric__in=HOP_METRICS,
+        status__in=[CheckStatus.OK, CheckStatus.FAILED],
     ).select_related("assumption")
-    for check in checks:
-        a = check.assumption
-        if a.target == CHAIN or (a.target, a.metric) in seen:
+    for check in checks:  # newest first
+        latest.setdefault((check.assumption.target, check.assumption.metric), check)
+    found = {}
+    for (service, metric), check in latest.items():
+        if metric != M.HOP_P50 or (service, M.HOP_P99) not in latest:
             continue
-        seen.add((a.target, a.metric))
-        values.setdefault(a.metric, []).append(check.value)
-    # Availability and throughput come from every hop's probe, even without such an assumption.
-    for service in {c.assumption.target for c in checks if c.assumption.target != CHAIN}:
-        latest = remeasurer().latest(decision.team_id, service)
-        if latest is not None and latest.state == "done":
-            if (service, M.AVAILABILITY) not in seen and latest.success_pct is not None:
-                values.setdefault(M.AVAILABILITY, []).append(latest.success_pct)
-            if latest.rps is not None:
-                values.setdefault(M.PEAK_RATE, []).append(latest.rps)
-    return values
-
-
-def _product_pct(shares: list[float]) -> float | None:
-    if not shares:
-        return None
-    product = 1.0
-    for share in shares:
-        product *= share / 100
-    return 100 * product
+        p99 = latest[service, M.HOP_P99]
+        found[service] = HopEvidence(
+            p50_ms=float(check.value),
+            p99_ms=float(p99.value),
+            source=f"check of {decision.label}, {p99.measured_at:%Y-%m-%d %H:%M} UTC",
+        )
+    return found
 
 
 def decision_reevaluate(*, decision: Decision) -> dict[str, Any]:
@@ -527,6 +540,7 @@ def decision_reevaluate(*, decision: Decision) -> dict[str, Any]:
         return {"top": "", "chain": {}, "measured_hops": []}
     use_case_input = snapshot_input(snapshot.inputs)
     evidence = evidence_for(decision.team_id, (hop.service for hop in use_case_input.chain))
+    evidence.update(_checked_evidence(decision))
     answer = recommend(use_case_input, evidence)
     chain = answer.to_dict().get("chain_estimate") or {}
     return {
