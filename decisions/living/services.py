@@ -599,6 +599,7 @@ def decision_health_refresh(
     events: list[str] = []
     reason = ""
     if risky:
+        risky.sort(key=lambda a: a.target == CHAIN)  # the hops first: they explain the chain
         parts = []
         for a in risky:
             last = a.checks.exclude(status=CheckStatus.PENDING).first()
