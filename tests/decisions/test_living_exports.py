@@ -21,8 +21,8 @@ def test_markdown_and_pdf_have_an_assumptions_section(acme, owner, owner_client,
     section = markdown.split("## Assumptions", 1)[1]
     assert "**At risk:** payments p50 is 600 ms" in section
     assert (
-        "| payments p99 latency ≤ 150 ms | stated | 910 ms on 2026-03-02 12:00 UTC | Fails: payments p99 is 910 ms, assumed ≤ 150 ms |"
-        in section
+        "| payments p99 latency ≤ 150 ms | stated | 910 ms on 2026-03-02 12:00 UTC "
+        "| Fails: payments p99 is 910 ms, assumed ≤ 150 ms |" in section
     )
     assert (
         "| inventory p99 latency ≤ 20 ms | stated | not measured | Stated, not measured |"
