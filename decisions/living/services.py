@@ -491,8 +491,15 @@ def _round_finish(decision: Decision, now: datetime.datetime) -> None:
             assumption__decision=decision, status=CheckStatus.PENDING
         ).select_related("assumption")
     )
+    unmeasured = _hops_not_measured(decision)
     for check in round_checks:
         a = check.assumption
+        if unmeasured:
+            # Judging the chain on older numbers for these hops would hide the gap.
+            check.measured_at, check.status = now, CheckStatus.INVALID
+            check.reason = f"{', '.join(unmeasured)} could not be measured in this check"
+            check.save()
+            continue
         value = check.value  # availability and throughput, folded in as the hops came in
         if a.metric == M.CHAIN_P95:
             value = engine["chain"].get("p95_ms") if engine["measured_hops"] else None
@@ -508,6 +515,20 @@ def _round_finish(decision: Decision, now: datetime.datetime) -> None:
         check.save()
         _judge(check)
     decision_health_refresh(decision=decision, engine=engine, now=now)
+
+
+def _hops_not_measured(decision: Decision) -> list[str]:
+    """Hops whose latest check (this round's) could not measure them."""
+    latest: dict[int, AssumptionCheck] = {}
+    checks = (
+        AssumptionCheck.objects.filter(assumption__decision=decision)
+        .exclude(assumption__target=CHAIN)
+        .exclude(status=CheckStatus.PENDING)
+        .select_related("assumption")
+    )
+    for check in checks:  # newest first
+        latest.setdefault(check.assumption_id, check)
+    return sorted({c.assumption.target for c in latest.values() if c.status == CheckStatus.INVALID})
 
 
 def _checked_evidence(decision: Decision) -> dict[str, HopEvidence]:

@@ -348,12 +348,12 @@ def decision_transition(
             changes["consulted"] = "\n".join(_people(consulted))
     diff = _apply(decision, changes)
     decision.save()
-    _log(decision, by, ACTION_FOR[to], diff, note)
     if to == S.ACCEPTED:
         # What the record relies on, from the snapshot it was drafted from, checked from now on.
         from decisions.living.services import assumptions_derive
 
         assumptions_derive(decision=decision, by=by)
+    _log(decision, by, ACTION_FOR[to], diff, note)
 
     predecessors = list(Decision.objects.select_for_update().filter(superseded_by=decision))
     for old in predecessors:

@@ -268,3 +268,18 @@ def test_events_go_to_each_active_webhook_as_a_delivery(acme, owner, scripted):
     delivery = WebhookDelivery.objects.get(event="at_risk")
     assert delivery.payload["decision"]["number"] == decision.number
     assert "payments p99 is 910 ms" in delivery.payload["text"]
+
+
+def test_a_hop_that_could_not_be_measured_leaves_the_chain_unjudged_and_the_risk_as_it_was(
+    acme, owner, scripted
+):
+    decision = accepted_checkout(acme, owner)
+    scripted.script = [done(600, 910)]
+    decision = run_round(decision, NIGHT)
+    reason = decision.at_risk_reason
+    scripted.script = [done(100, 120, valid=False, reason="late sends")]
+    decision = run_round(decision, NIGHT + datetime.timedelta(days=1))
+    chain_p99 = decision.assumptions.get(target="chain", metric="chain_p99_ms")
+    assert chain_p99.status == CheckStatus.INVALID
+    assert chain_p99.checks.first().reason == "payments could not be measured in this check"
+    assert decision.at_risk_reason == reason

@@ -21,7 +21,7 @@ from tests.probes.servers import Behaviour, running
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def _check(decision: Decision) -> Decision:
+def _check_once(decision: Decision) -> Decision:
     before = Decision.objects.get(pk=decision.pk).last_checked_at
     checks_request(team=decision.team, decision=decision)
     assert enqueue_checks(decision.team)
@@ -31,6 +31,17 @@ def _check(decision: Decision) -> Decision:
         what="the checks to finish",
     )
     return Decision.objects.get(pk=decision.pk)
+
+
+def _check(decision: Decision) -> Decision:
+    """Check until the probe's self-check accepts the measurement: on a busy machine the
+    generator may fall behind, and then the run is rightly not a valid measurement."""
+    for _ in range(3):
+        decision = _check_once(decision)
+        last = decision.assumptions.get(target="payments", metric="hop_p99_ms").checks.first()
+        if last.status != CheckStatus.INVALID:
+            return decision
+    raise AssertionError(f"no valid measurement in three checks: {last.reason}")
 
 
 def test_a_slowed_service_puts_the_adr_at_risk_and_a_faster_one_recovers_it(
