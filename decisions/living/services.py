@@ -614,16 +614,15 @@ def decision_health_refresh(
 
     now = _now(now)
     assumptions = [_refresh_assumption(a) for a in decision.assumptions.all()]
-    risky = [
-        a for a in assumptions if a.status == CheckStatus.FAILED and a.consecutive_failures >= 2
-    ]
+    # Failures in a row, skipping checks that could not measure (they say nothing either way).
+    risky = [a for a in assumptions if a.consecutive_failures >= 2]
     events: list[str] = []
     reason = ""
     if risky:
         risky.sort(key=lambda a: a.target == CHAIN)  # the hops first: they explain the chain
         parts = []
         for a in risky:
-            last = a.checks.exclude(status=CheckStatus.PENDING).first()
+            last = a.checks.filter(status=CheckStatus.FAILED).first()
             parts.append(
                 f"{a.target} {SHORT_METRIC[a.metric]} is {_fmt(last.value)} {a.unit}, assumed "
                 f"{'≤' if a.comparator == '<=' else '≥'} {_fmt(a.threshold)} {a.unit}"
