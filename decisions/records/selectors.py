@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import graphviz
 from django.db.models import Q, QuerySet
 
+from decisions.evidence import evidence_for
 from decisions.models import Decision, DecisionChange, DecisionStatus, Team, UseCase
 from decisions.records.imports.lint import LintRecord, lint_records
 from patterns.diagrams import (
@@ -177,6 +178,25 @@ def decision_evidence(*, decision: Decision) -> list[Evidence]:
         )
         for name, found in sorted(snapshot.evidence.items())
     ]
+
+
+def decision_latest_evidence(*, decision: Decision) -> list[Evidence]:
+    """Per hop of the record's chain, the latest valid measurement (with its time in the
+    source), else the one its recommendation used: a page never says "none yet" when
+    a valid measurement exists."""
+    snapshot = decision.snapshot
+    if snapshot is None:
+        return []
+    used = {e.service: e for e in decision_evidence(decision=decision)}
+    services = [
+        str(hop.get("service")) for hop in snapshot.inputs.get("chain") or [] if hop.get("service")
+    ]
+    latest = evidence_for(decision.team_id, services)
+    for name, found in latest.items():
+        used[name] = Evidence(
+            service=name, p50_ms=found.p50_ms, p99_ms=found.p99_ms, source=found.source
+        )
+    return [used[name] for name in sorted(used)]
 
 
 STATUS_COLOURS = {

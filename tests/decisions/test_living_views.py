@@ -5,12 +5,16 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from decisions.living.webhooks import WebhookRefused, webhook_add
 from decisions.models import Assumption, DecisionChange, Notice, Webhook
-from tests.decisions.living_support import accepted_checkout
+from decisions.records.services import decision_create_from_use_case
+from decisions.reviews.services import session_create, session_start
+from tests.decisions.living_support import accepted_checkout, checkout_use_case
 from tests.decisions.test_living_checks import NIGHT, done, run_round, scripted  # noqa: F401
-from tests.probes.probe_factories import allow_loopback
+from tests.probes.outcomes import measured_outcome
+from tests.probes.probe_factories import allow_loopback, finished_run, make_endpoint
 
 
 @pytest.fixture
@@ -120,3 +124,17 @@ def test_team_settings_need_a_facilitator_and_a_real_time_zone(acme, owner_clien
     owner_client.post(url, {"check_schedule": "weekly", "time_zone": "Europe/Berlin"})
     acme.refresh_from_db()
     assert (acme.check_schedule, acme.time_zone) == ("weekly", "Europe/Berlin")
+
+
+def test_a_review_shows_the_latest_valid_probe_with_its_time(acme, owner, owner_client):
+    decision = decision_create_from_use_case(use_case=checkout_use_case(acme, owner), by=owner)
+    # Measured after the draft: the snapshot has no evidence, the review page shows it anyway.
+    endpoint = make_endpoint(acme, "http://127.0.0.1:9/pay", name="Payments", service="payments")
+    run = finished_run(endpoint, measured_outcome())
+    session = session_create(
+        team=acme, title="Weekly", scheduled_for=timezone.now(), decisions=[decision], by=owner
+    )
+    session_start(session=session, by=owner)
+    page = owner_client.get(session.get_absolute_url()).content.decode()
+    assert "No probe measurements yet" not in page
+    assert f"probe #{run.pk} of Payments, {run.finished_at:%Y-%m-%d %H:%M} UTC" in page
