@@ -79,7 +79,7 @@ def _now(now: datetime.datetime | None) -> datetime.datetime:
 
 
 def check_duration_s() -> float:
-    return float(getattr(settings, "LIVING_CHECK_DURATION_S", 10.0))
+    return settings.LIVING_CHECK_DURATION_S
 
 
 def check_rate(peak_rps: float) -> float:

@@ -20,10 +20,6 @@ DAILY_EVERY_S = 24 * 3600.0
 ADVANCE_POLL_S = 1.0
 
 
-def _retry_base_s() -> float:
-    return float(getattr(settings, "WEBHOOK_RETRY_BASE_S", 30.0))
-
-
 @shared_task(name="decisions.advance_checks")
 def advance_checks(team_id: int) -> bool:
     """One step of a team's checks; again shortly while probes are still running."""
@@ -78,6 +74,6 @@ def deliver_webhook(delivery_id: int, attempt: int = 0) -> bool:
     delivered, retry = delivery_attempt(delivery_id=delivery_id)
     if retry:
         deliver_webhook.apply_async(
-            (delivery_id, attempt + 1), countdown=_retry_base_s() * 2**attempt
+            (delivery_id, attempt + 1), countdown=settings.WEBHOOK_RETRY_BASE_S * 2**attempt
         )
     return delivered
