@@ -9,8 +9,7 @@ import hmac
 import pytest
 from django.urls import reverse
 
-from decisions.living.services import checks_request
-from decisions.living.tasks import enqueue_checks
+from decisions.living.notify import delivery_attempt, notify
 from decisions.living.webhooks import webhook_add
 from decisions.models import CheckStatus, Decision, DecisionStatus, Notice, NoticeKind
 from tests.decisions.living_support import accepted_checkout, receiver
@@ -21,10 +20,11 @@ from tests.probes.servers import Behaviour, running
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def _check_once(decision: Decision) -> Decision:
+def _check_once(decision: Decision, client) -> Decision:
     before = Decision.objects.get(pk=decision.pk).last_checked_at
-    checks_request(team=decision.team, decision=decision)
-    assert enqueue_checks(decision.team)
+    # "Check now" on the ADR page.
+    response = client.post(reverse("living-run-one", args=[decision.team.slug, decision.number]))
+    assert response.status_code == 302
     wait_for(
         lambda: Decision.objects.get(pk=decision.pk).last_checked_at != before,
         timeout=90,
@@ -33,11 +33,11 @@ def _check_once(decision: Decision) -> Decision:
     return Decision.objects.get(pk=decision.pk)
 
 
-def _check(decision: Decision) -> Decision:
+def _check(decision: Decision, client) -> Decision:
     """Check until the probe's self-check accepts the measurement: on a busy machine the
     generator may fall behind, and then the run is rightly not a valid measurement."""
     for _ in range(3):
-        decision = _check_once(decision)
+        decision = _check_once(decision, client)
         last = decision.assumptions.get(target="payments", metric="hop_p99_ms").checks.first()
         if last.status != CheckStatus.INVALID:
             return decision
@@ -58,7 +58,7 @@ def test_a_slowed_service_puts_the_adr_at_risk_and_a_faster_one_recovers_it(
         by_key = {(a.target, a.metric): a for a in decision.assumptions.all()}
         assert by_key[("inventory", "hop_p99_ms")].status == CheckStatus.STATED
 
-        decision = _check(decision)
+        decision = _check(decision, owner_client)
         assert decision.at_risk_reason == ""
         payments_p99 = decision.assumptions.get(target="payments", metric="hop_p99_ms")
         assert payments_p99.status == CheckStatus.OK, payments_p99.checks.first().reason
@@ -66,7 +66,7 @@ def test_a_slowed_service_puts_the_adr_at_risk_and_a_faster_one_recovers_it(
 
         # The service gets slow while the test runs.
         service.behaviour = Behaviour(delay_ms=600)
-        decision = _check(decision)
+        decision = _check(decision, owner_client)
         last = decision.assumptions.get(target="payments", metric="hop_p99_ms").checks.first()
         assert last.status == CheckStatus.FAILED and last.value > 600
         assert f"payments p99 is {last.value:.0f} ms, assumed ≤ 150 ms" in decision.at_risk_reason
@@ -98,9 +98,56 @@ def test_a_slowed_service_puts_the_adr_at_risk_and_a_faster_one_recovers_it(
 
         # Fast again: the record recovers and people are told.
         service.behaviour = Behaviour(delay_ms=100)
-        decision = _check(decision)
+        decision = _check(decision, owner_client)
         assert decision.at_risk_reason == ""
         assert decision.recommendation_now == ""
         assert Notice.objects.filter(user=owner, kind=NoticeKind.RECOVERED).exists()
         wait_for(lambda: "recovered" in hook_receiver.events(), timeout=30, what="recovery hook")
         assert decision.changes.filter(action="recovered").exists()
+
+
+def test_a_failed_webhook_delivery_is_retried_with_backoff_until_it_arrives(
+    acme, owner, settings, monkeypatch, start_celery_worker
+):
+    allow_loopback(settings, monkeypatch)
+    monkeypatch.setenv("ARCHWAY_WEBHOOK_RETRY_BASE_S", "0.2")
+    start_celery_worker("hooks")
+    with receiver(status=503) as hook_receiver:
+        hook = webhook_add(team=acme, url=hook_receiver.url)
+        decision = accepted_checkout(acme, owner)
+        Decision.objects.filter(pk=decision.pk).update(at_risk_reason="payments p99 is 910 ms")
+        decision.refresh_from_db()
+        notify(decision=decision, kind=NoticeKind.AT_RISK)
+        wait_for(lambda: len(hook_receiver.requests) >= 2, timeout=30, what="two attempts")
+        hook_receiver.status = 200
+        wait_for(
+            lambda: hook.deliveries.filter(status="delivered").exists(),
+            timeout=30,
+            what="the delivery",
+        )
+    delivery = hook.deliveries.get()
+    assert delivery.attempts >= 3 and delivery.response_status == 200
+    bodies = {body for _, body in hook_receiver.requests}
+    assert len(bodies) == 1  # every attempt sends the same signed body
+
+
+def test_a_redirect_is_not_followed_and_a_refused_address_is_not_called(
+    acme, owner, settings, monkeypatch
+):
+    allow_loopback(settings)
+    with receiver(status=302) as hook_receiver:
+        hook = webhook_add(team=acme, url=hook_receiver.url)
+        decision = accepted_checkout(acme, owner)
+        delivery = hook.deliveries.create(event="at_risk", payload={"n": decision.number})
+        assert delivery_attempt(delivery_id=delivery.pk) == (False, False)
+        delivery.refresh_from_db()
+        assert delivery.status == "failed" and "redirects are not followed" in delivery.error
+        assert len(hook_receiver.requests) == 1
+
+        # The guard is asked again at send time: once loopback is closed, nothing is sent.
+        settings.PROBE_ALLOW = None
+        again = hook.deliveries.create(event="at_risk", payload={"n": decision.number})
+        assert delivery_attempt(delivery_id=again.pk) == (False, False)
+        again.refresh_from_db()
+        assert again.error.startswith("Refused:")
+        assert len(hook_receiver.requests) == 1
