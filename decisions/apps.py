@@ -9,12 +9,14 @@ class DecisionsConfig(AppConfig):
 
     def ready(self) -> None:
         from config.celery import add_to_beat
+        from decisions import evidence
         from decisions.jobs import REAP_EVERY_S, register_reaper
-        from decisions.living.tasks import CHECKS_EVERY_S, DAILY_EVERY_S
+        from decisions.living.tasks import CHECKS_EVERY_S, DAILY_EVERY_S, checks_after_probe
         from decisions.records.exports.jobs import reap_stale_exports
         from decisions.tasks import CLEAR_SESSIONS_EVERY_S
 
         register_reaper("exports", reap_stale_exports)
+        evidence.on_probe_finished(checks_after_probe)
         add_to_beat("decisions-reap-stale-jobs", "decisions.reap_stale_jobs", REAP_EVERY_S)
         add_to_beat(
             "decisions-clear-expired-sessions",

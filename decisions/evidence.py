@@ -13,6 +13,7 @@ Without a provider (probes not installed) there is no evidence and no section.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,6 +23,8 @@ from patterns.engine import HopEvidence
 
 if TYPE_CHECKING:
     from decisions.models import ChainHop, Team, UseCase
+
+log = logging.getLogger(__name__)
 
 EvidenceProvider = Callable[[int, Iterable[str]], dict[str, HopEvidence]]
 
@@ -144,6 +147,24 @@ def register_remeasurer(remeasurer: Remeasurer) -> None:
 
 def remeasurer() -> Remeasurer:
     return _remeasurer[0]
+
+
+# ``probes`` says when a team's probe has ended (its slot is free, a measurement may be in);
+# living decisions listen, so a check waiting for a probe moves on at once.
+_finished_listeners: list[Callable[[int], None]] = []
+
+
+def on_probe_finished(listener: Callable[[int], None]) -> None:
+    if listener not in _finished_listeners:
+        _finished_listeners.append(listener)
+
+
+def probe_finished(team_id: int) -> None:
+    for listener in _finished_listeners:
+        try:
+            listener(team_id)
+        except Exception:  # the probe's result stands whatever a listener does
+            log.exception("A listener for finished probes of team %s failed", team_id)
 
 
 # --- the egress guard, for outgoing webhooks ---------------------------------------

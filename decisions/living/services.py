@@ -1,8 +1,9 @@
 """Living decisions: assumptions on accepted ADRs, their scheduled checks, drift and health.
 
 A check of an ADR is a *round*: every assumption whose hop has an endpoint gets a
-pending ``AssumptionCheck``; ``checks_advance`` (Celery, every minute, and right
-after "Run now") moves the team's rounds on one step at a time:
+pending ``AssumptionCheck``; ``checks_advance`` moves the team's rounds on one step
+at a time. A Celery task runs it after "Run now", whenever a probe of the team ends
+(``decisions.evidence.on_probe_finished``) and at each beat (every minute):
 
 1. collect finished probe runs into their pending checks;
 2. start the rounds that are due (``Decision.next_check_at``);

@@ -16,22 +16,18 @@ log = logging.getLogger(__name__)
 
 CHECKS_EVERY_S = 60.0
 DAILY_EVERY_S = 24 * 3600.0
-# While a round waits for its probes, the team's checks move on this often.
-ADVANCE_POLL_S = 1.0
 
 
 @shared_task(name="decisions.advance_checks")
 def advance_checks(team_id: int) -> bool:
-    """One step of a team's checks; again shortly while probes are still running."""
+    """One step of a team's checks. The next step comes when a probe of the team ends
+    (``checks_after_probe``) or at the next beat, so no step waits for a probe."""
     from decisions.living.services import checks_advance
 
     team = Team.objects.filter(pk=team_id).first()
     if team is None:
         return False
-    result = checks_advance(team=team)
-    if result.pending:
-        advance_checks.apply_async((team_id,), countdown=ADVANCE_POLL_S)
-    return result.pending
+    return checks_advance(team=team).pending
 
 
 def enqueue_checks(team: Team) -> bool:
@@ -39,6 +35,15 @@ def enqueue_checks(team: Team) -> bool:
     from decisions.jobs import job_enqueue
 
     return job_enqueue(advance_checks, [(team.pk,)], on_unavailable=lambda reason: None)
+
+
+def checks_after_probe(team_id: int) -> None:
+    """Registered with ``decisions.evidence.on_probe_finished``: a check waiting for the
+    team's probe slot, or for this probe's result, moves on now."""
+    if AssumptionCheck.objects.filter(
+        status=CheckStatus.PENDING, assumption__decision__team_id=team_id
+    ).exists():
+        advance_checks.delay(team_id)
 
 
 @shared_task(name="decisions.run_due_checks")
