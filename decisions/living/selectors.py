@@ -84,6 +84,7 @@ class AssumptionRow:
     assumption: Assumption
     last: AssumptionCheck | None
     sparkline: str
+    plot: str = ""
     pending: bool = False
 
 

@@ -268,7 +268,11 @@ def decision_living_update(
             setattr(decision, name, data[name])
     if diff:
         decision.next_check_at = decision_next_check(decision=decision, now=timezone.now())
-        decision.save(update_fields=["review_by", "check_schedule", "next_check_at"])
+        if "review_by" in diff:
+            decision.overdue_told_on = None  # a new date: tell people again when it passes
+        decision.save(
+            update_fields=["review_by", "check_schedule", "next_check_at", "overdue_told_on"]
+        )
         _log(decision, by, "review settings", diff, "")
     return decision
 

@@ -521,9 +521,9 @@ def lateness_problems(
     problems = []
     if lag_p99_ms > MAX_LAG_P99_MS and lag_p99_ms > MATERIAL_LAG_SHARE * measured_p50_ms:
         problems.append(
-            f"send lag p99 {lag_p99_ms:.2f} ms is over {MAX_LAG_P99_MS:g} ms and over "
-            f"{MATERIAL_LAG_SHARE:.0%} of the measured p50 ({measured_p50_ms:.2f} ms): the "
-            "generator could not keep the schedule closely enough for these percentiles"
+            f"sends were late: send lag p99 {lag_p99_ms:.2f} ms is over {MAX_LAG_P99_MS:g} ms "
+            f"and over {MATERIAL_LAG_SHARE:.0%} of the measured p50 ({measured_p50_ms:.2f} ms), "
+            "so the generator could not keep the schedule closely enough for these percentiles"
         )
     elif (
         late_fraction > MAX_LATE_FRACTION
