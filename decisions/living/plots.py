@@ -84,7 +84,7 @@ def history_svg(
     for v in (low, (low + high) / 2, high):
         parts.append(
             f'<text x="{left - 6}" y="{y(v) + 4}" text-anchor="end" font-size="11" '
-            f'fill="#555">{v:.3g}</text>'
+            f'fill="#555">{v:.4g}</text>'
         )
     parts.append(
         f'<text x="{left - 44}" y="{top + 10}" font-size="11" fill="#555">{escape(unit)}</text>'
@@ -109,9 +109,10 @@ def history_svg(
                 f'<circle cx="{x(i)}" cy="{y(v)}" r="3" fill="{colour}"><title>{escape(label)}: '
                 f"{v:.4g} {escape(unit)}</title></circle>"
             )
-        for i in {0, len(points) - 1}:
+        ends = [(0, "start")] + ([(len(points) - 1, "end")] if len(points) > 1 else [])
+        for i, anchor in ends:
             parts.append(
-                f'<text x="{x(i)}" y="{height - 10}" text-anchor="middle" font-size="11" '
+                f'<text x="{x(i)}" y="{height - 10}" text-anchor="{anchor}" font-size="11" '
                 f'fill="#555">{escape(points[i][0])}</text>'
             )
     else:

@@ -431,10 +431,7 @@ def _judge(check: AssumptionCheck) -> None:
     )  # fmt: skip
     check.status = CheckStatus.OK if verdict.ok else CheckStatus.FAILED
     if not verdict.ok:
-        check.reason = (
-            f"{a.target} {SHORT_METRIC[a.metric]} is {_fmt(check.value)} {a.unit}, assumed "
-            f"{'≤' if a.comparator == '<=' else '≥'} {_fmt(a.threshold)} {a.unit}"
-        )
+        check.reason = _failure_phrase(a, check.value)
     check.save(update_fields=["status", "reason"])
 
 
@@ -628,12 +625,7 @@ def decision_health_refresh(
         parts = []
         for a in risky:
             last = a.checks.filter(status=CheckStatus.FAILED).first()
-            parts.append(
-                f"{a.target} {SHORT_METRIC[a.metric]} is {_fmt(last.value)} {a.unit}, assumed "
-                f"{'≤' if a.comparator == '<=' else '≥'} {_fmt(a.threshold)} {a.unit}"
-                if a.target != CHAIN
-                else _chain_phrase(a, last.value)
-            )
+            parts.append(_failure_phrase(a, last.value))
         chain = (engine or {}).get("chain") or {}
         for key, label in (("p99_ms", "p99"), ("p95_ms", "p95")):
             budget = chain.get(f"budget_{key}")
@@ -684,6 +676,16 @@ def decision_health_refresh(
             _log(decision, by, "at risk", {"at_risk": [False, True]}, reason)
         notify(decision=decision, kind=event)
     return events
+
+
+def _failure_phrase(a: Assumption, value: float | None) -> str:
+    """What failed, with the numbers: "payments p99 is 910 ms, assumed ≤ 450 ms"."""
+    if a.target == CHAIN:
+        return _chain_phrase(a, value)
+    return (
+        f"{a.target} {SHORT_METRIC[a.metric]} is {_fmt(value)} {a.unit}, assumed "
+        f"{'≤' if a.comparator == '<=' else '≥'} {_fmt(a.threshold)} {a.unit}"
+    )
 
 
 def _chain_phrase(a: Assumption, value: float | None) -> str:

@@ -326,9 +326,8 @@ class Assumption(models.Model):
     @property
     def label(self) -> str:
         comparator = "≤" if self.comparator == "<=" else "≥"
-        return (
-            f"{self.target} {self.get_metric_display()} {comparator} {self.threshold:g} {self.unit}"
-        )
+        metric = self.get_metric_display().removeprefix(f"{self.target} ")
+        return f"{self.target} {metric} {comparator} {self.threshold:g} {self.unit}"
 
     @property
     def last_check(self) -> AssumptionCheck | None:
