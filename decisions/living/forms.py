@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django import forms
 
+from decisions.living.services import ASSUMPTION_FIELDS
 from decisions.models import Assumption, CheckSchedule, Decision, Team
 
 MAX_TOLERANCE_PCT = 500
@@ -14,15 +15,7 @@ MAX_TOLERANCE_PCT = 500
 class AssumptionForm(forms.ModelForm):
     class Meta:
         model = Assumption
-        fields = (
-            "metric",
-            "target",
-            "comparator",
-            "threshold",
-            "rate",
-            "duration_s",
-            "tolerance_pct",
-        )
+        fields = ASSUMPTION_FIELDS
         labels = {
             "duration_s": "Duration (s)",
             "tolerance_pct": "Tolerance (%)",

@@ -283,3 +283,34 @@ def test_a_hop_that_could_not_be_measured_leaves_the_chain_unjudged_and_the_risk
     assert chain_p99.status == CheckStatus.INVALID
     assert chain_p99.checks.first().reason == "payments could not be measured in this check"
     assert decision.at_risk_reason == reason
+
+
+def test_members_with_an_address_get_mail_when_it_turns_at_risk(
+    acme, owner, member, scripted, mailoutbox, django_capture_on_commit_callbacks
+):
+    owner.email = "olivia@example.test"
+    owner.save()
+    decision = accepted_checkout(acme, owner)
+    scripted.script = [done(600, 910)]
+    with django_capture_on_commit_callbacks(execute=True):
+        run_round(decision, NIGHT)
+    at_risk = [m for m in mailoutbox if "ADR at risk" in m.subject]
+    assert [m.to for m in at_risk] == [["olivia@example.test"]]
+    assert "payments p99 is 910 ms" in at_risk[0].body
+
+
+def test_the_superseding_draft_goes_on_the_next_scheduled_review(acme, owner, scripted):
+    from decisions.living.services import decision_to_next_review
+    from decisions.models import ReviewSession
+
+    decision = accepted_checkout(acme, owner)
+    later = ReviewSession.objects.create(
+        team=acme, title="Later", scheduled_for=NIGHT.replace(year=2099, month=2)
+    )
+    sooner = ReviewSession.objects.create(
+        team=acme, title="Sooner", scheduled_for=NIGHT.replace(year=2099, month=1)
+    )
+    assert decision_to_next_review(decision=decision, by=owner) == sooner
+    decision.refresh_from_db()
+    assert list(sooner.items.values_list("decision", flat=True)) == [decision.superseded_by_id]
+    assert not later.items.exists()
