@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 
 import pytest
 from django.urls import reverse
@@ -151,3 +152,31 @@ def test_a_redirect_is_not_followed_and_a_refused_address_is_not_called(
         again.refresh_from_db()
         assert again.error.startswith("Refused:")
         assert len(hook_receiver.requests) == 1
+
+
+def test_check_decisions_now_probes_again_and_exits_1_when_the_service_is_slow(
+    acme, owner, settings, monkeypatch, start_celery_worker
+):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    allow_loopback(settings, monkeypatch)
+    settings.LIVING_CHECK_DURATION_S = 2.0
+    start_celery_worker("cli")
+    with running(Behaviour(delay_ms=600)) as service:
+        make_endpoint(acme, service.url + "/authorize", name="Payments", service="payments")
+        decision = accepted_checkout(acme, owner)
+        out = StringIO()
+        with pytest.raises(CommandError) as failed:
+            call_command(
+                "check_decisions", "--team", "acme", "--now", "--format", "json", stdout=out
+            )
+    # Lateness would have to pass 5 % of a 600 ms p50 to spoil this run: it fails, not 3.
+    assert failed.value.returncode == 1
+    report = json.loads(out.getvalue())["decisions"][0]
+    assert (report["number"], report["health"]) == (decision.number, "at_risk")
+    p99 = next(
+        a for a in report["assumptions"] if (a["target"], a["metric"]) == ("payments", "hop_p99_ms")
+    )
+    assert p99["ok"] is False and p99["measured"] > 600 and p99["measured_at"]
