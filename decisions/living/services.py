@@ -58,6 +58,8 @@ log = logging.getLogger(__name__)
 M = AssumptionMetric
 HOP_METRICS = (M.HOP_P50, M.HOP_P99)
 REVIEW_AFTER = datetime.timedelta(days=365)
+# A check whose probe a precondition refused (guard, caps, ownership proof) says so first.
+REFUSED_PREFIX = "Refused: "
 SHORT_METRIC = {
     M.HOP_P50: "p50",
     M.HOP_P99: "p99",
@@ -410,7 +412,9 @@ def _record(check: AssumptionCheck, m: Measurement, now: datetime.datetime) -> N
     if m.state != "done" or not m.valid:
         check.status = CheckStatus.INVALID
         check.reason = m.reason or "the probe did not finish"
-        if m.state == "done" and not m.valid:
+        if m.state == "refused":
+            check.reason = f"{REFUSED_PREFIX}{m.reason}"
+        elif m.state == "done" and not m.valid:
             check.reason = f"the probe's self-check marked it not a valid measurement: {m.reason}"
         check.value = _value(check.assumption.metric, m) if m.state == "done" else None
         check.save()

@@ -107,3 +107,19 @@ def test_the_real_command_line_exit_status(acme, owner):
     assert bad.returncode == 2 and "invalid choice" in bad.stderr
     missing = run("--team", "nope")
     assert missing.returncode == 2 and "No team with the slug 'nope'" in missing.stderr
+
+
+def test_a_probe_refused_by_the_guard_exits_2_with_now(acme, owner, settings):
+    from tests.probes.probe_factories import make_endpoint
+
+    settings.PROBE_ALLOW = None  # loopback is refused by the default policy
+    make_endpoint(acme, "http://127.0.0.1:9/pay", name="Payments", service="payments")
+    accepted_checkout(acme, owner)
+    status, out = check("--team", "acme", "--now", "--format", "json")
+    assert status == 2
+    p99 = next(
+        a
+        for a in json.loads(out)["decisions"][0]["assumptions"]
+        if (a["target"], a["metric"]) == ("payments", "hop_p99_ms")
+    )
+    assert p99["status"] == "invalid" and p99["reason"].startswith("Refused: ")

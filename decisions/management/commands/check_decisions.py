@@ -1,7 +1,8 @@
 """Check accepted ADRs' assumptions: manage.py check_decisions --team SLUG [--adr N] [--now].
 
 Exit status: 0 every assumption holds, 1 at least one fails (even if another could
-not be measured), 2 bad input or a refusal, 3 none fails but a measurement was invalid.
+not be measured), 2 bad input or a refusal (with ``--now``: a probe a precondition
+refused), 3 none fails but a measurement was invalid.
 Without ``--now`` the latest measurements are judged; with it the endpoints are probed
 again (a Celery worker must be running) and the command waits for the results.
 """
@@ -19,7 +20,7 @@ from django.utils import timezone
 from decisions.evidence import remeasurer
 from decisions.living.derive import CHAIN, judge
 from decisions.living.selectors import HEALTH_LABELS, decision_health
-from decisions.living.services import checks_advance, checks_request
+from decisions.living.services import REFUSED_PREFIX, checks_advance, checks_request
 from decisions.living.staleness import rule_pack_recheck
 from decisions.management.commands._adr_common import decision_or_fail, team_or_fail
 from decisions.models import (
@@ -85,6 +86,14 @@ class Command(BaseCommand):
         report = [self._decision_report(d, changed) for d in decisions]
         self._print(report, options["format"])
         statuses = [a["status"] for d in report for a in d["assumptions"]]
+        refused = [
+            a["reason"]
+            for d in report
+            for a in d["assumptions"]
+            if a["status"] == CheckStatus.INVALID and a["reason"].startswith(REFUSED_PREFIX)
+        ]
+        if options["now"] and refused:
+            raise CommandError(f"A probe was refused: {refused[0]}", returncode=2)
         if CheckStatus.FAILED in statuses:
             raise CommandError("At least one assumption fails.", returncode=1)
         if CheckStatus.INVALID in statuses:
