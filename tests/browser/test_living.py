@@ -60,4 +60,7 @@ def test_the_health_page_filters_and_the_adr_page_plots_under_the_policy(page_fo
     expect(page.locator("svg.assumption-plot").first).to_be_visible()
     if os.environ.get("ARCHWAY_SCREENSHOTS") == "1":
         page.locator("#living").screenshot(path=str(DOCS_IMG / "adr-at-risk.png"))
+    for url in (reverse("living-settings", args=["acme"]), reverse("inbox")):
+        assert page.goto(url).status == 200, url
+    expect(page.locator("#inbox-link .count")).to_be_visible()
     assert violations == []
