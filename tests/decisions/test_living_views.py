@@ -141,3 +141,15 @@ def test_a_review_shows_the_latest_valid_probe_with_its_time(acme, owner, owner_
     page = owner_client.get(session.get_absolute_url()).content.decode()
     assert "No probe measurements yet" not in page
     assert f"probe #{run.pk} of Payments, {run.finished_at:%Y-%m-%d %H:%M} UTC" in page
+
+
+def test_a_facilitator_sets_the_review_date_and_the_records_schedule(owner_client, at_risk):
+    url = reverse("living-review-settings", args=["acme", at_risk.number])
+    response = owner_client.post(url, {"review_by": "2026-06-30", "check_schedule": "never"})
+    assert response.status_code == 302
+    at_risk.refresh_from_db()
+    assert str(at_risk.review_by) == "2026-06-30" and at_risk.next_check_at is None
+    change = at_risk.changes.get(action="review settings")
+    assert change.diff["check_schedule"] == ["", "never"]
+    bad = owner_client.post(url, {"review_by": "someday", "check_schedule": ""}, follow=True)
+    assert "Review settings not saved" in bad.content.decode()
