@@ -23,19 +23,24 @@ and reference counting frees everything that is not in a cycle.
 from __future__ import annotations
 
 import gc
+import logging
 import os
 import select
 import signal
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
 from django.contrib.staticfiles import finders
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+log = logging.getLogger(__name__)
 
 # Static files are addressed under this origin; ".invalid" can never resolve (RFC 2606),
 # and the fetcher answers it from disk without any network access.
@@ -159,3 +164,32 @@ def render_pdf(
     if data[:2] != b"OK":
         raise PdfError(f"The PDF renderer failed: {data[2:].decode(errors='replace') or 'crashed'}")
     return data[2:]
+
+
+def pdf_response(
+    request: HttpRequest,
+    make: Callable[[], bytes],
+    *,
+    filename: str,
+    what: str,
+    back_url: str,
+    inline: bool = False,
+) -> HttpResponse:
+    """The PDF ``make()`` renders, or, if it cannot be made, a page saying why (503).
+
+    Every PDF view answers a rendering failure this way; nothing is cached or stored, so
+    the next request tries again."""
+    try:
+        pdf = make()
+    except PdfError as exc:
+        log.warning("PDF of %s failed: %s", what, exc)
+        return render(
+            request,
+            "decisions/pdf_failed.html",
+            {"what": what, "reason": str(exc), "back_url": back_url},
+            status=503,
+        )
+    response = HttpResponse(pdf, content_type="application/pdf")
+    disposition = "inline" if inline else "attachment"
+    response["Content-Disposition"] = f'{disposition}; filename="{filename}"'
+    return response

@@ -133,7 +133,9 @@ class RunForm(forms.Form):
     def __init__(self, *args: Any, endpoint: Endpoint, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.endpoint = endpoint
-        self.fields["use_case"].queryset = UseCase.objects.filter(team_id=endpoint.team_id)
+        self.fields["use_case"].queryset = UseCase.objects.filter(
+            team_id=endpoint.team_id, archived_at__isnull=True
+        )
         self.fields["rate"].help_text += f" At most {settings.PROBE_MAX_RATE:g}/s."
         self.fields["concurrency"].help_text += f" At most {settings.PROBE_MAX_CONCURRENCY}."
         self.fields["duration_s"].help_text = f"At most {settings.PROBE_MAX_DURATION_S:g} s."

@@ -78,6 +78,11 @@ class Endpoint(models.Model):
     )
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
+    archived_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Set when archived: hidden from the list, its probes kept as evidence.",
+    )
 
     class Meta:
         ordering = ["name"]
@@ -90,6 +95,10 @@ class Endpoint(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("probes:endpoint-detail", args=[self.team.slug, self.pk])
+
+    @property
+    def is_archived(self) -> bool:
+        return self.archived_at is not None
 
 
 class ProbeRun(Job):

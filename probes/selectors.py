@@ -17,9 +17,9 @@ from patterns.engine import HopEvidence, chain_estimate
 from probes.models import Endpoint, JobStatus, ProbeRun
 
 
-def endpoint_list(*, team: Team) -> list[Endpoint]:
-    """The team's endpoints, each with ``latest_run`` (any status) attached."""
-    endpoints = list(Endpoint.objects.filter(team=team))
+def endpoint_list(*, team: Team, archived: bool = False) -> list[Endpoint]:
+    """The team's endpoints in use (or the archived ones), each with ``latest_run`` attached."""
+    endpoints = list(Endpoint.objects.filter(team=team, archived_at__isnull=not archived))
     latest: dict[int, ProbeRun] = {}
     for run in ProbeRun.objects.filter(endpoint__in=endpoints).order_by("-created", "-pk"):
         latest.setdefault(run.endpoint_id, run)

@@ -18,13 +18,22 @@ from django_htmx.http import HttpResponseStopPolling
 
 from decisions.models import Membership, Role, UseCase
 from decisions.teams.access import get_team_object_or_404, team_membership
+from decisions.teams.confirm import Confirmation, confirm_page
 from probes import plots, selectors
 from probes.egress import OWNERSHIP_PATH
 from probes.engine import summarize
 from probes.forms import EndpointForm, RunForm
 from probes.models import Endpoint, JobStatus, ProbeRun
+from probes.services import runs
 from probes.services.preconditions import ProbeRefused, team_probe_token
-from probes.services.runs import endpoint_save, probe_cancel, probe_start
+from probes.services.runs import (
+    EndpointInUse,
+    endpoint_cited_by,
+    endpoint_delete_or_archive,
+    endpoint_save,
+    probe_cancel,
+    probe_start,
+)
 
 RUN_TEMPLATE = "probes/run_detail.html"
 
@@ -44,12 +53,14 @@ def _page(membership: Membership, **context: Any) -> dict[str, Any]:
 def endpoint_list(request: HttpRequest, team_slug: str) -> HttpResponse:
     membership = team_membership(request, team_slug)
     team = membership.team
+    archived = request.GET.get("archived") == "1"
     return render(
         request,
         "probes/endpoint_list.html",
         _page(
             membership,
-            endpoints=selectors.endpoint_list(team=team),
+            archived=archived,
+            endpoints=selectors.endpoint_list(team=team, archived=archived),
             runs=selectors.run_list(team=team)[:15],
             token=team_probe_token(team) if membership.is_facilitator else None,
             ownership_path=OWNERSHIP_PATH,
@@ -126,6 +137,63 @@ def endpoint_detail(request: HttpRequest, team_slug: str, pk: int) -> HttpRespon
 
 @login_required
 @require_http_methods(["GET", "POST"])
+def endpoint_delete(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
+    """Delete an endpoint with its probes, or archive it when an ADR cites them."""
+    endpoint = get_team_object_or_404(
+        request, Endpoint.objects.select_related("team"), team_slug=team_slug,
+        need=Role.FACILITATOR, pk=pk,
+    )  # fmt: skip
+    problem = ""
+    if request.method == "POST":
+        try:
+            done = endpoint_delete_or_archive(endpoint=endpoint, by=request.user)
+        except EndpointInUse as exc:
+            problem = exc.reason
+        else:
+            verb = "Archived" if done == "archived" else "Deleted"
+            messages.success(request, f"{verb} endpoint “{endpoint.name}”.")
+            return redirect("probes:endpoint-list", team_slug=team_slug)
+    cited = endpoint_cited_by(endpoint=endpoint)
+    if cited:
+        labels = ", ".join(d.label for d in cited)
+        confirm = Confirmation(
+            title=f"Archive endpoint “{endpoint.name}”?",
+            button="Archive the endpoint",
+            cancel_url=endpoint.get_absolute_url(),
+            archives=True,
+            lines=[
+                f"Its probes are evidence for {labels}, so it is archived instead of "
+                "deleted: it leaves the list, keeps every probe and can be restored.",
+            ],
+            problem=problem,
+        )
+    else:
+        confirm = Confirmation(
+            title=f"Delete endpoint “{endpoint.name}”?",
+            button="Delete the endpoint",
+            cancel_url=endpoint.get_absolute_url(),
+            lines=[
+                f"The endpoint and its {endpoint.runs.count()} probe(s) are removed. No ADR "
+                "cites them; the team's activity keeps a line saying who deleted it.",
+            ],
+            problem=problem,
+        )
+    return confirm_page(request, request.membership, confirm, status=409 if problem else 200)
+
+
+@login_required
+@require_POST
+def endpoint_restore(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
+    endpoint = get_team_object_or_404(
+        request, Endpoint, team_slug=team_slug, need=Role.FACILITATOR, pk=pk
+    )
+    runs.endpoint_restore(endpoint=endpoint, by=request.user)
+    messages.success(request, f"Restored endpoint “{endpoint.name}”.")
+    return redirect(endpoint)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
 def run_create(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
     endpoint = get_team_object_or_404(
         request,
@@ -135,6 +203,9 @@ def run_create(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
         pk=pk,
     )
     membership = request.membership
+    if endpoint.is_archived:
+        messages.error(request, f"“{endpoint.name}” is archived; restore it to probe it again.")
+        return redirect(endpoint)
     if request.method == "POST":
         form = RunForm(request.POST, endpoint=endpoint)
         if form.is_valid():

@@ -708,6 +708,7 @@ def _chain_phrase(a: Assumption, value: float | None) -> str:
 # --- acting on drift -----------------------------------------------------------------------
 
 
+@transaction.atomic
 def decision_supersede_with_evidence(
     *, decision: Decision, by: AbstractBaseUser | None
 ) -> Decision:
@@ -720,6 +721,11 @@ def decision_supersede_with_evidence(
     from decisions.usecases.services import use_case_snapshot
 
     use_case = decision.use_case
+    if decision.status != DecisionStatus.ACCEPTED:
+        raise DecisionError(
+            f"Only an accepted record can be superseded; {decision.label} is "
+            f"{decision.get_status_display().lower()}."
+        )
     if use_case is None:
         raise DecisionError(f"{decision.label} has no use case to evaluate again.")
     snapshot = use_case_snapshot(use_case=use_case, by=by)
@@ -734,11 +740,12 @@ def decision_supersede_with_evidence(
     return decision_supersede(
         decision=decision,
         by=by,
-        draft=draft,
+        data=draft,
         note=f"Drafted from new evidence: {note}" if note else "Drafted from new evidence.",
     )
 
 
+@transaction.atomic
 def decision_to_next_review(*, decision: Decision, by: AbstractBaseUser) -> Any:
     """Put the record's superseding draft (made now if needed) on the next scheduled review."""
     from decisions.models import AgendaItem, ReviewSession, ReviewStatus

@@ -8,16 +8,8 @@ urlpatterns = [
     path("settings/", views.team_settings, name="living-settings"),
     path("decisions/<int:number>/checks/run/", views.run_one, name="living-run-one"),
     path("decisions/<int:number>/assumptions/", views.assumption_add, name="assumption-add"),
-    path(
-        "decisions/<int:number>/assumptions/<int:pk>/",
-        views.assumption_edit,
-        name="assumption-edit",
-    ),
-    path(
-        "decisions/<int:number>/assumptions/<int:pk>/delete/",
-        views.assumption_remove,
-        name="assumption-delete",
-    ),
+    path("assumptions/<int:pk>/", views.assumption_edit, name="assumption-edit"),
+    path("assumptions/<int:pk>/delete/", views.assumption_remove, name="assumption-delete"),
     path(
         "decisions/<int:number>/review-settings/",
         views.review_settings,

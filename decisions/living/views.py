@@ -102,12 +102,20 @@ def assumption_add(request: HttpRequest, team_slug: str, number: int) -> HttpRes
     return _save_assumption(request, decision, None)
 
 
+def _assumption(request: HttpRequest, team_slug: str, pk: int) -> Assumption:
+    membership = team_membership(request, team_slug, need=Role.FACILITATOR)
+    return get_object_or_404(
+        Assumption.objects.select_related("decision__team"),
+        decision__team=membership.team,
+        pk=pk,
+    )
+
+
 @login_required
 @require_POST
-def assumption_edit(request: HttpRequest, team_slug: str, number: int, pk: int) -> HttpResponse:
-    _, decision = _decision(request, team_slug, number, Role.FACILITATOR)
-    assumption = get_object_or_404(Assumption, decision=decision, pk=pk)
-    return _save_assumption(request, decision, assumption)
+def assumption_edit(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
+    assumption = _assumption(request, team_slug, pk)
+    return _save_assumption(request, assumption.decision, assumption)
 
 
 def _save_assumption(request: HttpRequest, decision: Decision, assumption: Assumption | None):
@@ -135,9 +143,9 @@ def _save_assumption(request: HttpRequest, decision: Decision, assumption: Assum
 
 @login_required
 @require_POST
-def assumption_remove(request: HttpRequest, team_slug: str, number: int, pk: int) -> HttpResponse:
-    _, decision = _decision(request, team_slug, number, Role.FACILITATOR)
-    assumption = get_object_or_404(Assumption, decision=decision, pk=pk)
+def assumption_remove(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
+    assumption = _assumption(request, team_slug, pk)
+    decision = assumption.decision
     assumption_delete(assumption=assumption, by=request.user)
     messages.success(request, "Assumption removed.")
     return redirect(f"{decision.get_absolute_url()}#assumptions")
@@ -148,7 +156,9 @@ def assumption_remove(request: HttpRequest, team_slug: str, number: int, pk: int
 def review_settings(request: HttpRequest, team_slug: str, number: int) -> HttpResponse:
     _, decision = _decision(request, team_slug, number, Role.FACILITATOR)
     form = ReviewSettingsForm(request.POST, instance=Decision.objects.get(pk=decision.pk))
-    if form.is_valid():
+    if decision.status != DecisionStatus.ACCEPTED:
+        messages.error(request, f"{decision.label} is not accepted; it has no review date yet.")
+    elif form.is_valid():
         decision_living_update(decision=decision, data=form.cleaned_data, by=request.user)
         messages.success(request, "Review settings saved.")
     else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.core.validators import MaxLengthValidator
 
 from decisions.models import Decision, DecisionStatus
 from decisions.records.exports.madr import pros_and_cons_markdown
@@ -13,6 +14,11 @@ from decisions.records.services import EDITABLE_FIELDS
 from patterns.engine import PATTERN_NAMES
 
 MARKDOWN_HELP = "Markdown. Scripts, styles and remote images are removed when shown."
+# Longest text a person may type into one ADR field (the lists of people, one section):
+# far more than a record needs, and well under what the Markdown renderer accepts.
+TEXT_MAX_CHARS = 20_000
+PEOPLE_MAX_CHARS = 2_000
+PEOPLE_FIELDS = ("decision_makers", "consulted", "informed")
 OPTIONS_HELP = (
     "One block per option: a line '### Option name', an optional summary, then lines "
     "'* Good, because …', '* Neutral, because …' and '* Bad, because …'."
@@ -36,10 +42,18 @@ def options_from_text(text: str, previous: list[dict[str, Any]]) -> list[dict[st
     ]
 
 
+def limit_length(field: forms.CharField, limit: int) -> None:
+    """Refuse text longer than ``limit``; the browser's counter and the error both name it."""
+    field.max_length = limit
+    field.validators.append(MaxLengthValidator(limit))
+    field.widget.attrs["maxlength"] = str(limit)
+
+
 class DecisionForm(forms.ModelForm):
     options_text = forms.CharField(
         label="Considered options, with pros and cons",
         required=False,
+        max_length=TEXT_MAX_CHARS,
         widget=forms.Textarea(attrs={"rows": 14}),
         help_text=OPTIONS_HELP,
     )
@@ -71,6 +85,9 @@ class DecisionForm(forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["options_text"].initial = options_to_text(self.instance.considered_options)
+        for name, field in self.fields.items():
+            if isinstance(field, forms.CharField) and field.max_length is None:
+                limit_length(field, PEOPLE_MAX_CHARS if name in PEOPLE_FIELDS else TEXT_MAX_CHARS)
         for name in ("context", "drivers", "justification", "consequences", "confirmation"):
             self.fields[name].help_text = MARKDOWN_HELP
 
@@ -94,12 +111,20 @@ class TransitionForm(forms.Form):
             for s in (DecisionStatus.ACCEPTED, DecisionStatus.REJECTED, DecisionStatus.DEPRECATED)
         ]
     )
-    note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    note = forms.CharField(
+        required=False, max_length=TEXT_MAX_CHARS, widget=forms.Textarea(attrs={"rows": 2})
+    )
     decision_makers = forms.CharField(
-        required=False, widget=forms.Textarea(attrs={"rows": 2}), help_text="One per line."
+        required=False,
+        max_length=PEOPLE_MAX_CHARS,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="One per line.",
     )
     consulted = forms.CharField(
-        required=False, widget=forms.Textarea(attrs={"rows": 2}), help_text="One per line."
+        required=False,
+        max_length=PEOPLE_MAX_CHARS,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="One per line.",
     )
 
     def people(self, name: str) -> list[str] | None:

@@ -87,6 +87,9 @@ class Decision(models.Model):
     )
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
+    edit_version = models.PositiveIntegerField(
+        default=0, help_text="Counts saved edits; an edit made on an older version is refused."
+    )
 
     # Living decision: when to look again, and what the last checks found.
     review_by = models.DateField(

@@ -36,13 +36,34 @@ def decision_list(
     if pattern:
         decisions = decisions.filter(chosen_pattern=pattern)
     if query:
-        decisions = decisions.filter(
-            Q(title__icontains=query)
-            | Q(context__icontains=query)
-            | Q(chosen_option__icontains=query)
-            | Q(justification__icontains=query)
-        )
+        decisions = decisions.filter(decision_search_q(query))
     return decisions.order_by("number")
+
+
+# Every text a person writes or reads on an ADR, the considered options (names, summaries,
+# pros and cons, stored as JSON) included.
+DECISION_SEARCH_FIELDS = (
+    "title",
+    "decision_makers",
+    "consulted",
+    "informed",
+    "context",
+    "drivers",
+    "considered_options",
+    "chosen_option",
+    "justification",
+    "consequences",
+    "confirmation",
+    "more_information",
+)
+
+
+def decision_search_q(query: str) -> Q:
+    """Records whose text contains `query` anywhere, case-insensitively."""
+    condition = Q()
+    for name in DECISION_SEARCH_FIELDS:
+        condition |= Q(**{f"{name}__icontains": query})
+    return condition
 
 
 def decision_get(*, team: Team, number: int) -> Decision:

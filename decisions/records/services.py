@@ -27,8 +27,18 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from decisions.models import Decision, DecisionChange, DecisionStatus, Team, UseCase
-from decisions.usecases.services import use_case_snapshot
+from decisions.editing import EditConflict
+from decisions.models import (
+    AgendaItem,
+    Decision,
+    DecisionChange,
+    DecisionStatus,
+    Membership,
+    Team,
+    UseCase,
+)
+from decisions.teams.services import activity_record
+from decisions.usecases.services import input_to_dict, use_case_recommend, use_case_snapshot
 from patterns.engine import PATTERN_NAMES
 
 S = DecisionStatus
@@ -96,7 +106,7 @@ def decision_create(
     unknown = set(data) - set(EDITABLE_FIELDS) - {"use_case", "snapshot"}
     if unknown:
         raise DecisionError(f"Unknown ADR fields: {', '.join(sorted(unknown))}.")
-    values = {"date": timezone.localdate(), **data}
+    values = {"date": timezone.localdate(), **{k: normalised_text(v) for k, v in data.items()}}
     for attempt in range(_NUMBER_ATTEMPTS):
         try:
             with transaction.atomic():
@@ -131,16 +141,50 @@ def _next_number(team: Team) -> int:
     return (highest or 0) + 1
 
 
-@transaction.atomic
-def decision_create_from_use_case(*, use_case: UseCase, by: User) -> Decision:
-    """Draft a proposal from the use case's latest recommendation (evaluating it if needed)."""
-    snapshot = use_case.latest_snapshot or use_case_snapshot(use_case=use_case, by=by)
+def decision_draft_for_use_case(*, use_case: UseCase) -> Decision:
+    """An unsaved proposal filled from the use case's latest recommendation, to preview.
+
+    Nothing is written: a use case never evaluated is recommended in memory.
+    """
+    snapshot = use_case.latest_snapshot
+    if snapshot is not None:
+        inputs, output = snapshot.inputs, snapshot.output
+    else:
+        use_case_input = use_case.to_input()
+        output = use_case_recommend(team=use_case.team, use_case_input=use_case_input)
+        inputs = input_to_dict(use_case_input)
     data = draft_from_recommendation(
+        use_case_name=use_case.name,
+        description=use_case.description,
+        inputs=inputs,
+        output=output,
+    )
+    return Decision(
+        team=use_case.team,
+        use_case=use_case,
+        snapshot=snapshot,
+        date=timezone.localdate(),
+        **data,
+    )
+
+
+@transaction.atomic
+def decision_create_from_use_case(
+    *, use_case: UseCase, by: User, data: Mapping[str, Any] | None = None
+) -> Decision:
+    """Draft a proposal from the use case's latest recommendation (evaluating it if needed).
+
+    `data` holds the fields as the person edited them in the preview; they win over the
+    drafted ones.
+    """
+    snapshot = use_case.latest_snapshot or use_case_snapshot(use_case=use_case, by=by)
+    drafted = draft_from_recommendation(
         use_case_name=use_case.name,
         description=use_case.description,
         inputs=snapshot.inputs,
         output=snapshot.output,
     )
+    data = {**drafted, **(data or {})}
     data["use_case"] = use_case
     data["snapshot"] = snapshot
     return decision_create(
@@ -282,9 +326,20 @@ def _lower_first(text: str) -> str:
 
 
 @transaction.atomic
-def decision_update(*, decision: Decision, data: Mapping[str, Any], by: User) -> Decision:
-    """Change a proposal's fields; a settled record is superseded, never edited in place."""
+def decision_update(
+    *,
+    decision: Decision,
+    data: Mapping[str, Any],
+    by: User,
+    expected_version: int | None = None,
+) -> Decision:
+    """Change a proposal's fields; a settled record is superseded, never edited in place.
+
+    ``expected_version``: the ``edit_version`` the editor started from; if someone saved
+    since, ``EditConflict`` is raised and nothing changes."""
     decision = _locked(decision)
+    if expected_version is not None and expected_version != decision.edit_version:
+        raise EditConflict(decision.edit_version)
     if not decision.is_editable:
         if decision.status == S.ACCEPTED:
             raise DecisionError(
@@ -300,6 +355,7 @@ def decision_update(*, decision: Decision, data: Mapping[str, Any], by: User) ->
         raise DecisionError(f"These fields cannot be edited: {', '.join(sorted(unknown))}.")
     diff = _apply(decision, data)
     if diff:
+        decision.edit_version += 1
         decision.save()
         _log(decision, by, "edited", diff)
     return decision
@@ -374,19 +430,31 @@ def decision_transition(
     return decision
 
 
+def decision_replacement_draft(*, decision: Decision) -> Decision:
+    """An unsaved copy of a record, to preview as its replacement; nothing is written."""
+    fields = {name: getattr(decision, name) for name in EDITABLE_FIELDS if name != "date"}
+    return Decision(
+        team=decision.team,
+        use_case=decision.use_case,
+        snapshot=decision.snapshot,
+        date=timezone.localdate(),
+        **fields,
+    )
+
+
 @transaction.atomic
 def decision_supersede(
     *,
     decision: Decision,
     by: User,
-    draft: Mapping[str, Any] | None = None,
+    data: Mapping[str, Any] | None = None,
     note: str = "",
 ) -> Decision:
     """Start a replacement for an accepted record: a proposed copy, linked both ways.
 
-    ``draft`` (fields, ``snapshot``) replaces the copied fields: a replacement drafted
-    from new evidence. The old record stays accepted until the replacement is accepted
-    (see module docstring).
+    `data` holds the replacement's fields as edited in the preview, or drafted from new
+    evidence (then with its own ``snapshot``); by default a copy. The old record stays
+    accepted until the replacement is accepted (see module docstring).
     """
     old = _locked(decision)
     if old.status != S.ACCEPTED:
@@ -397,10 +465,10 @@ def decision_supersede(
     if old.superseded_by_id is not None:
         pending = old.superseded_by
         raise DecisionError(f"{old.label} already has a replacement in progress: {pending.label}.")
-    data = {name: getattr(old, name) for name in EDITABLE_FIELDS if name != "date"}
-    data["use_case"] = old.use_case
-    data["snapshot"] = old.snapshot
-    data.update(draft or {})
+    copied = {name: getattr(old, name) for name in EDITABLE_FIELDS if name != "date"}
+    data = {**copied, **(data or {})}
+    data.setdefault("use_case", old.use_case)
+    data.setdefault("snapshot", old.snapshot)
     new = decision_create(
         team=old.team,
         data=data,
@@ -420,6 +488,51 @@ def decision_supersede(
     return new
 
 
+# --- deleting ---------------------------------------------------------------
+
+
+def decision_may_delete(*, decision: Decision, membership: Membership) -> bool:
+    """A facilitator may delete any proposal; a member only the ones they created."""
+    if decision.status != S.PROPOSED or not membership.can_write:
+        return False
+    return membership.is_facilitator or decision.created_by_id == membership.user_id
+
+
+@transaction.atomic
+def decision_delete(*, decision: Decision, by: User) -> None:
+    """Delete a proposal that no review has taken up; settled records are never deleted.
+
+    A record it was replacing is unlinked (and says so in its history), so that record can
+    be superseded again. The deletion itself goes into the team's activity.
+    """
+    decision = _locked(decision)
+    if decision.status != S.PROPOSED:
+        raise DecisionError(
+            f"{decision.label} is {decision.get_status_display().lower()}: only proposals "
+            "are deleted. Deprecate or supersede it instead."
+        )
+    agenda = AgendaItem.objects.filter(decision=decision).select_related("session").first()
+    if agenda is not None:
+        raise DecisionError(
+            f"{decision.label} is on the agenda of “{agenda.session.title}”; "
+            "it stays as long as that session does."
+        )
+    for old in Decision.objects.select_for_update().filter(superseded_by=decision):
+        old.superseded_by = None
+        old.save(update_fields=["superseded_by", "updated"])
+        _log(
+            old,
+            by,
+            "unlinked",
+            {"superseded_by": [decision.label, None]},
+            f"Replacement {decision.label} was deleted.",
+        )
+    subject = f"{decision.label} {decision.title}"
+    team = decision.team
+    decision.delete()
+    activity_record(team=team, by=by, action="deleted", subject=subject, note="Proposed ADR.")
+
+
 # --- helpers ----------------------------------------------------------------
 
 
@@ -428,13 +541,30 @@ def _locked(decision: Decision) -> Decision:
     return Decision.objects.select_for_update().select_related("team").get(pk=decision.pk)
 
 
+def normalised_text(value: Any) -> Any:
+    """Text as it should be stored and compared: LF line endings, no trailing blanks.
+
+    Browsers send textareas back with CRLF, so without this an untouched field would
+    show up in the history as changed.
+    """
+    if isinstance(value, str):
+        lines = value.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+        return "\n".join(line.rstrip() for line in lines).rstrip()
+    if isinstance(value, list):
+        return [normalised_text(item) for item in value]
+    if isinstance(value, dict):
+        return {key: normalised_text(item) for key, item in value.items()}
+    return value
+
+
 def _apply(decision: Decision, changes: Mapping[str, Any]) -> dict[str, list[Any]]:
     diff: dict[str, list[Any]] = {}
     for name, value in changes.items():
         if name == "date" and isinstance(value, str):
             value = datetime.date.fromisoformat(value)
+        value = normalised_text(value)
         old = getattr(decision, name)
-        if old != value:
+        if normalised_text(old) != value:
             diff[name] = [_jsonable(old), _jsonable(value)]
             setattr(decision, name, value)
     return diff

@@ -19,6 +19,7 @@ urlpatterns = [
     path("decisions/<int:number>/history/", views.adr_history, name="adr-history"),
     path("decisions/<int:number>/transition/", views.adr_transition, name="adr-transition"),
     path("decisions/<int:number>/supersede/", views.adr_supersede, name="adr-supersede"),
+    path("decisions/<int:number>/delete/", views.adr_delete, name="adr-delete"),
     path("decisions/<int:number>/export.md", views.adr_export_md, name="adr-export-md"),
     path("decisions/<int:number>/export.pdf", views.adr_export_pdf, name="adr-export-pdf"),
     path("decisions/<int:number>/diagram.svg", views.adr_diagram, name="adr-diagram"),

@@ -2,18 +2,23 @@
 
 Viewers read and export; members create, edit, draft, supersede and import;
 facilitators accept, reject and deprecate. Outside the team every URL is a 404.
+
+Creating, drafting and superseding show the record's form filled in first (GET) and
+write nothing until it is saved (POST), so Cancel leaves nothing behind. A proposal is
+deleted by a facilitator or by the member who created it, after a confirmation page;
+settled records are never deleted.
 """
 
 from __future__ import annotations
 
 import copy
 import datetime
-import logging
 import uuid
 from pathlib import PurePosixPath
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
@@ -24,6 +29,15 @@ from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
+from decisions.editing import (
+    EditConflict,
+    FieldChange,
+    changed_since,
+    edit_base,
+    form_labels,
+    form_values,
+    posted_base,
+)
 from decisions.living.selectors import decision_living, health_badge
 from decisions.models import (
     AssumptionMetric,
@@ -36,7 +50,7 @@ from decisions.models import (
     Team,
     UseCase,
 )
-from decisions.pdf import PdfError
+from decisions.pdf import pdf_response
 from decisions.records.exports.jobs import EnqueueError, export_job_path, export_job_start
 from decisions.records.exports.madr import to_madr
 from decisions.records.exports.nygard import to_nygard
@@ -70,13 +84,17 @@ from decisions.records.services import (
     DecisionError,
     decision_create,
     decision_create_from_use_case,
+    decision_delete,
+    decision_draft_for_use_case,
+    decision_may_delete,
+    decision_replacement_draft,
     decision_supersede,
     decision_transition,
     decision_update,
 )
+from decisions.search import query_param
 from decisions.teams.access import get_team_object_or_404, team_membership
-
-log = logging.getLogger(__name__)
+from decisions.teams.confirm import Confirmation, confirm_page
 
 
 def _decision_for(request: HttpRequest, team_slug: str, number: int, need: str = Role.VIEWER):
@@ -102,9 +120,9 @@ def adr_list(request: HttpRequest, team_slug: str) -> HttpResponse:
     membership = team_membership(request, team_slug)
     team = membership.team
     filters = {
-        "status": request.GET.get("status", ""),
-        "pattern": request.GET.get("pattern", ""),
-        "query": request.GET.get("q", "").strip(),
+        "status": query_param(request, "status"),
+        "pattern": query_param(request, "pattern"),
+        "query": query_param(request, "q"),
     }
     decisions = list(
         decision_list(team=team, **filters).prefetch_related(
@@ -130,28 +148,65 @@ def adr_list(request: HttpRequest, team_slug: str) -> HttpResponse:
     return render(request, "decisions/records/adr_list.html", context)
 
 
+def _new_record_form(
+    request: HttpRequest, membership: Membership, draft: Decision, **page: str
+) -> tuple[DecisionForm, HttpResponse | None]:
+    """The form for a record not saved yet; the response is the page to show, or None
+    when the form is valid and the caller saves it."""
+    form = DecisionForm(request.POST or None, instance=draft)
+    if request.method == "POST" and form.is_valid():
+        return form, None
+    context = {
+        "team": membership.team,
+        "membership": membership,
+        "decision": draft,
+        "form": form,
+        "is_new": True,
+        **page,
+    }
+    status = 400 if request.method == "POST" else 200
+    return form, render(request, "decisions/records/adr_form.html", context, status=status)
+
+
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def adr_create(request: HttpRequest, team_slug: str) -> HttpResponse:
     membership = team_membership(request, team_slug, need=Role.MEMBER)
-    form = NewDecisionForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, "A new ADR needs a title.")
-        return redirect("adr-list", team_slug=team_slug)
-    decision = decision_create(team=membership.team, data=form.cleaned_data, by=request.user)
-    messages.success(request, f"{decision.label} created; fill in the rest.")
-    return redirect("adr-edit", team_slug=team_slug, number=decision.number)
+    title = NewDecisionForm(request.GET)
+    draft = Decision(
+        team=membership.team,
+        date=timezone.localdate(),
+        title=title.cleaned_data["title"] if title.is_valid() else "",
+    )
+    form, page = _new_record_form(
+        request, membership, draft,
+        heading="New ADR", cancel_url=reverse("adr-list", args=[team_slug]),
+    )  # fmt: skip
+    if page is not None:
+        return page
+    decision = decision_create(team=membership.team, data=form.changes(), by=request.user)
+    messages.success(request, f"{decision.label} created.")
+    return redirect(decision)
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def adr_draft(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
     use_case = get_team_object_or_404(
         request, UseCase.objects.select_related("team", "latest_snapshot"),
         team_slug=team_slug, need=Role.MEMBER, pk=pk,
     )  # fmt: skip
-    decision = decision_create_from_use_case(use_case=use_case, by=request.user)
-    messages.success(request, f"{decision.label} drafted from “{use_case.name}”. Edit it freely.")
+    form, page = _new_record_form(
+        request, request.membership, decision_draft_for_use_case(use_case=use_case),
+        heading=f"Draft an ADR from “{use_case.name}”",
+        cancel_url=use_case.get_absolute_url(),
+    )  # fmt: skip
+    if page is not None:
+        return page
+    decision = decision_create_from_use_case(
+        use_case=use_case, by=request.user, data=form.changes()
+    )
+    messages.success(request, f"{decision.label} drafted from “{use_case.name}”.")
     return redirect(decision)
 
 
@@ -171,6 +226,7 @@ def _detail_context(membership: Membership, decision: Decision) -> dict:
         "living": decision_living(decision) if decision.status == DecisionStatus.ACCEPTED else None,
         "metric_choices": AssumptionMetric.choices,
         "schedule_choices": CheckSchedule.choices,
+        "may_delete": decision_may_delete(decision=decision, membership=membership),
     }
 
 
@@ -206,20 +262,46 @@ def adr_edit(request: HttpRequest, team_slug: str, number: int) -> HttpResponse:
     # Validating a ModelForm writes the answers onto its instance; a copy keeps the page's
     # heading on the record as saved when the answers are sent back with errors.
     form = DecisionForm(request.POST or None, instance=copy.copy(decision))
+    conflict: list[FieldChange] | None = None
     if request.method == "POST" and form.is_valid():
+        expected, base = posted_base(request.POST)
         try:
-            decision_update(decision=decision, data=form.changes(), by=request.user)
+            decision_update(
+                decision=decision, data=form.changes(), by=request.user, expected_version=expected
+            )
+        except EditConflict:
+            decision.refresh_from_db()
+            conflict = changed_since(base, _edit_values(decision), form_labels(form))
         except DecisionError as exc:
             messages.error(request, exc.message)
+            return redirect(decision)
         else:
             messages.success(request, f"{decision.label} saved.")
-        return redirect(decision)
+            return redirect(decision)
+    status = 200 if request.method == "GET" else 409 if conflict is not None else 400
     return render(
         request,
         "decisions/records/adr_form.html",
-        {"team": membership.team, "membership": membership, "decision": decision, "form": form},
-        status=400 if request.method == "POST" else 200,
+        {
+            "team": membership.team,
+            "membership": membership,
+            "decision": decision,
+            "form": form,
+            # After field errors the page keeps the version the person started from.
+            "edit_base": request.POST["edit_base"]
+            if status == 400 and "edit_base" in request.POST
+            else edit_base(decision.edit_version, _edit_values(decision)),
+            "conflict": conflict,
+            "last_change": decision.changes.order_by("-at", "-pk").select_related("by").first()
+            if conflict is not None
+            else None,
+        },
+        status=status,
     )
+
+
+def _edit_values(decision: Decision) -> dict[str, str]:
+    return form_values(DecisionForm(instance=decision))
 
 
 @login_required
@@ -263,11 +345,17 @@ def adr_transition(request: HttpRequest, team_slug: str, number: int) -> HttpRes
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def adr_supersede(request: HttpRequest, team_slug: str, number: int) -> HttpResponse:
     membership, decision = _decision_for(request, team_slug, number, need=Role.MEMBER)
+    form, page = _new_record_form(
+        request, membership, decision_replacement_draft(decision=decision),
+        heading=f"Supersede {decision.label}", cancel_url=decision.get_absolute_url(),
+    )  # fmt: skip
+    if page is not None:
+        return page
     try:
-        new = decision_supersede(decision=decision, by=request.user)
+        new = decision_supersede(decision=decision, by=request.user, data=form.changes())
     except DecisionError as exc:
         messages.error(request, exc.message)
         return redirect(decision)
@@ -275,7 +363,43 @@ def adr_supersede(request: HttpRequest, team_slug: str, number: int) -> HttpResp
         request,
         f"{new.label} started to supersede {decision.label}; it takes over once accepted.",
     )
-    return redirect("adr-edit", team_slug=team_slug, number=new.number)
+    return redirect(new)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def adr_delete(request: HttpRequest, team_slug: str, number: int) -> HttpResponse:
+    membership, decision = _decision_for(request, team_slug, number, need=Role.MEMBER)
+    if not decision_may_delete(decision=decision, membership=membership):
+        if decision.status == DecisionStatus.PROPOSED:
+            raise PermissionDenied("Only a facilitator or its author may delete a proposal.")
+        problem = (
+            f"{decision.label} is {decision.get_status_display().lower()}: settled records "
+            "are never deleted. Deprecate or supersede it instead."
+        )
+    else:
+        problem = ""
+    if request.method == "POST" and not problem:
+        try:
+            decision_delete(decision=decision, by=request.user)
+        except DecisionError as exc:
+            problem = exc.message
+        else:
+            messages.success(request, f"{decision.label} “{decision.title}” deleted.")
+            return redirect("adr-list", team_slug=team_slug)
+    confirm = Confirmation(
+        title=f"Delete {decision.label} {decision.title}?",
+        button="Delete this proposal",
+        cancel_url=decision.get_absolute_url(),
+        lines=[
+            "The proposal and its history are removed; the team's activity keeps a line "
+            "saying who deleted it.",
+        ],
+        problem=problem,
+    )
+    return confirm_page(
+        request, membership, confirm, status=409 if problem and request.method == "POST" else 200
+    )
 
 
 # --- exports ---------------------------------------------------------------------
@@ -296,12 +420,13 @@ def adr_export_md(request: HttpRequest, team_slug: str, number: int) -> HttpResp
 @require_GET
 def adr_export_pdf(request: HttpRequest, team_slug: str, number: int) -> HttpResponse:
     _, decision = _decision_for(request, team_slug, number)
-    try:
-        pdf = adr_pdf(decision)
-    except PdfError as exc:
-        log.warning("PDF for %s failed: %s", decision, exc)
-        return HttpResponse(f"The PDF could not be made: {exc}", status=503)
-    return _attachment(pdf, f"{decision.filename[:-3]}.pdf", "application/pdf")
+    return pdf_response(
+        request,
+        lambda: adr_pdf(decision),
+        filename=f"{decision.filename[:-3]}.pdf",
+        what=decision.label,
+        back_url=decision.get_absolute_url(),
+    )
 
 
 @login_required

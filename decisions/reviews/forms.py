@@ -80,12 +80,17 @@ class DecideForm(ItemForm):
         choices=[(c.value, c.label) for c in Outcome if c != Outcome.PENDING],
         widget=forms.RadioSelect,
     )
-    rationale = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
+    rationale = forms.CharField(
+        max_length=COMMENT_MAX_CHARS, widget=forms.Textarea(attrs={"rows": 2})
+    )
     override = forms.BooleanField(
         required=False, label="Override the block vote (needed to accept a blocked item)"
     )
     override_reason = forms.CharField(
-        required=False, widget=forms.Textarea(attrs={"rows": 2}), label="Why override"
+        required=False,
+        max_length=COMMENT_MAX_CHARS,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        label="Why override",
     )
 
 

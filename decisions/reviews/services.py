@@ -46,6 +46,7 @@ from decisions.models import (
 )
 from decisions.records.services import DecisionError, decision_transition
 from decisions.reviews.minutes import minutes_markdown
+from decisions.teams.services import activity_record
 
 # Seen within this long: present. The page polls every second, so a few missed polls
 # (a slow network, a laptop lid) do not make someone vanish from the list.
@@ -106,6 +107,28 @@ def session_create(
         for position, decision in enumerate(decisions, start=1)
     )
     return session
+
+
+@transaction.atomic
+def session_delete(*, session: ReviewSession, by: AbstractBaseUser) -> None:
+    """Delete a session that has not started; its agenda goes with it, the ADRs stay."""
+    _require_role(session.team, by, Role.FACILITATOR)
+    session = _lock_session(session.pk)
+    if session.status != ReviewStatus.SCHEDULED:
+        raise ReviewError(
+            f"“{session.title}” has {'started' if session.is_live else 'closed'}; "
+            "only a session that has not started can be deleted."
+        )
+    subject = f"review session “{session.title}”"
+    labels = ", ".join(
+        f"ADR-{n:04d}" for n in session.items.values_list("decision__number", flat=True)
+    )
+    team = session.team
+    session.delete()
+    activity_record(
+        team=team, by=by, action="deleted", subject=subject,
+        note=f"Agenda: {labels}." if labels else "",
+    )  # fmt: skip
 
 
 @transaction.atomic

@@ -8,6 +8,7 @@ urlpatterns = [
     path("reviews/<int:pk>/", views.review_detail, name="review-detail"),
     path("reviews/<int:pk>/poll/", views.review_poll, name="review-poll"),
     path("reviews/<int:pk>/start/", views.review_start, name="review-start"),
+    path("reviews/<int:pk>/delete/", views.review_delete, name="review-delete"),
     path("reviews/<int:pk>/advance/", views.review_advance, name="review-advance"),
     path("reviews/<int:pk>/vote/", views.review_vote, name="review-vote"),
     path("reviews/<int:pk>/comment/", views.review_comment, name="review-comment"),

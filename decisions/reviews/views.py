@@ -16,6 +16,7 @@ from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseStopPolling, trigger_client_event
@@ -29,6 +30,7 @@ from decisions.models import (
     Role,
     VoteChoice,
 )
+from decisions.pdf import pdf_response
 from decisions.reviews.forms import (
     AdvanceForm,
     CommentForm,
@@ -56,10 +58,12 @@ from decisions.reviews.services import (
     session_advance,
     session_close,
     session_create,
+    session_delete,
     session_start,
     vote_cast,
 )
 from decisions.teams.access import team_membership
+from decisions.teams.confirm import Confirmation, confirm_page
 
 DETAIL = "decisions/reviews/review_detail.html"
 SHARED_PARTS = ("status", "agenda", "item", "votes", "comments")
@@ -123,6 +127,36 @@ def review_detail(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse
     token = poll_token(version=state.version, present=present)
     context = _live_context(request, membership, state, present, token)
     return render(request, DETAIL, context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def review_delete(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
+    """Delete a session that has not started (facilitators); the ADRs on it stay."""
+    membership, session = _session(request, team_slug, pk, Role.FACILITATOR)
+    problem = ""
+    if session.status != ReviewStatus.SCHEDULED:
+        problem = "Only a session that has not started can be deleted; this one has."
+    elif request.method == "POST":
+        try:
+            session_delete(session=session, by=request.user)
+        except ReviewError as error:
+            problem = error.message
+        else:
+            messages.success(request, f"Deleted “{session.title}”.")
+            return redirect("review-list", team_slug=team_slug)
+    confirm = Confirmation(
+        title=f"Delete “{session.title}”?",
+        button="Delete the session",
+        cancel_url=session.get_absolute_url(),
+        lines=[
+            "The session and its agenda are removed; the proposed ADRs on it stay as they "
+            "are. The team's activity keeps a line saying who deleted it.",
+        ],
+        problem=problem,
+    )
+    status = 409 if problem and request.method == "POST" else 200
+    return confirm_page(request, membership, confirm, status=status)
 
 
 @login_required
@@ -236,8 +270,14 @@ def review_minutes(request: HttpRequest, team_slug: str, pk: int, fmt: str) -> H
         raise Http404("Minutes are written when the session closes.")
     name = f"review-{session.pk}-minutes"
     if fmt == "pdf":
-        response = HttpResponse(minutes_pdf(session), content_type="application/pdf")
-        response["Content-Disposition"] = f'inline; filename="{name}.pdf"'
+        return pdf_response(
+            request,
+            lambda: minutes_pdf(session),
+            filename=f"{name}.pdf",
+            what=f"the minutes of “{session.title}”",
+            back_url=reverse("review-detail", args=[team_slug, session.pk]),
+            inline=True,
+        )
     else:
         response = HttpResponse(session.minutes, content_type="text/markdown; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="{name}.md"'

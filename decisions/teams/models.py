@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
-__all__ = ["CheckSchedule", "Membership", "Role", "Team"]
+__all__ = ["CheckSchedule", "Membership", "Role", "Team", "TeamActivity"]
 
 
 class Role(models.TextChoices):
@@ -76,3 +76,24 @@ class Membership(models.Model):
     @property
     def is_facilitator(self) -> bool:
         return self.can(Role.FACILITATOR)
+
+
+class TeamActivity(models.Model):
+    """What happened to a team's objects that no longer have a history of their own:
+    deleted, archived and restored use cases, endpoints, ADR drafts and review sessions."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="activity")
+    at = models.DateTimeField(auto_now_add=True)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    action = models.CharField(max_length=20)  # deleted, archived, restored
+    subject = models.CharField(max_length=300, help_text="What it happened to, as it was named.")
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        verbose_name_plural = "team activity"
+
+    def __str__(self) -> str:
+        return f"{self.subject} {self.action} at {self.at:%Y-%m-%d %H:%M}"

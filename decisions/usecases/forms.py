@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import math
+
 from django import forms
 
 from decisions.models import UseCase
@@ -23,6 +25,51 @@ SECTIONS = (
         ),
     ),
 )
+
+
+# The range each number may take, with its unit: wide enough for any real system, narrow
+# enough that the engine's arithmetic stays finite (1e308 ms overflowed it). The error
+# names the range, so a person knows what to type instead.
+NUMBER_LIMITS: dict[str, tuple[float, float, str]] = {
+    "latency_p95_ms": (0, 3_600_000, "ms"),
+    "latency_p99_ms": (0, 3_600_000, "ms"),
+    "staleness_s": (0, 31_536_000, "s"),
+    "peak_rps": (0, 100_000_000, "requests/s"),
+    "avg_rps": (0, 100_000_000, "requests/s"),
+    "consumers": (0, 10_000, "consumers"),
+    "p50_ms": (0.001, 3_600_000, "ms"),
+    "p99_ms": (0.001, 3_600_000, "ms"),
+}
+DESCRIPTION_MAX_CHARS = 10_000
+
+
+def number_range_text(name: str) -> str:
+    low, high, unit = NUMBER_LIMITS[name]
+    return f"from {_number(low)} to {_number(high)} {unit}"
+
+
+def _number(value: float) -> str:
+    return f"{int(value):,}" if float(value).is_integer() else f"{value:g}"
+
+
+def check_number_limits(form: forms.BaseForm) -> None:
+    """A field error naming the range for each number outside it (or not finite)."""
+    for name, (low, high, _unit) in NUMBER_LIMITS.items():
+        value = form.cleaned_data.get(name)
+        if name not in form.fields or value is None:
+            continue
+        if (isinstance(value, float) and not math.isfinite(value)) or not low <= value <= high:
+            form.add_error(name, f"Give a number {number_range_text(name)}.")
+
+
+def _apply_limits(form: forms.BaseForm) -> None:
+    """The range on the input (for the browser) and in the message for text that is not a
+    finite number (a 400-digit integer reads as infinity)."""
+    for name, (low, high, _unit) in NUMBER_LIMITS.items():
+        if name in form.fields:
+            field = form.fields[name]
+            field.widget.attrs.update(min=f"{low:g}", max=f"{high:g}")
+            field.error_messages["invalid"] = f"Give a number {number_range_text(name)}."
 
 
 class UseCaseForm(forms.ModelForm):
@@ -57,8 +104,18 @@ class UseCaseForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         for field in self.fields.values():
             if isinstance(field, forms.FloatField | forms.IntegerField):
-                field.widget.attrs.setdefault("min", "0")
                 field.widget.attrs.setdefault("step", "any")
+        _apply_limits(self)
+        self.fields["description"] = forms.CharField(
+            required=False,
+            max_length=DESCRIPTION_MAX_CHARS,
+            widget=self.fields["description"].widget,
+            help_text=self.fields["description"].help_text,
+            error_messages={
+                "max_length": f"Keep the description under {DESCRIPTION_MAX_CHARS:,} "
+                "characters (it has %(show_value)d)."
+            },
+        )
 
     def clean_availability(self) -> float:
         value = self.cleaned_data["availability"]
@@ -68,10 +125,7 @@ class UseCaseForm(forms.ModelForm):
 
     def clean(self) -> dict[str, object]:
         data = super().clean()
-        for name in ("latency_p95_ms", "latency_p99_ms", "staleness_s", "peak_rps", "avg_rps"):
-            value = data.get(name)
-            if value is not None and value < 0:
-                self.add_error(name, "Must be zero or more.")
+        check_number_limits(self)
         p95, p99 = data.get("latency_p95_ms"), data.get("latency_p99_ms")
         if p95 is not None and p99 is not None and p99 < p95:
             self.add_error(
@@ -88,8 +142,8 @@ class UseCaseForm(forms.ModelForm):
 
 class HopForm(forms.Form):
     service = forms.CharField(max_length=80, help_text="Service name, as your endpoints call it.")
-    p50_ms = forms.FloatField(min_value=0.001, label="p50 (ms)")
-    p99_ms = forms.FloatField(min_value=0.001, label="p99 (ms)")
+    p50_ms = forms.FloatField(label="p50 (ms)")
+    p99_ms = forms.FloatField(label="p99 (ms)")
     critical = forms.BooleanField(
         required=False,
         initial=True,
@@ -97,15 +151,36 @@ class HopForm(forms.Form):
         help_text="The caller waits for this hop (part of the synchronous path).",
     )
 
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        _apply_limits(self)
+
+    def has_changed(self) -> bool:
+        """A row with no service and no numbers is blank (a hop just added): the formset
+        skips it instead of reporting three missing fields."""
+        return any(str(self[name].value() or "").strip() for name in HOP_FIELDS[:3])
+
     def clean(self) -> dict[str, object]:
         data = super().clean()
+        check_number_limits(self)
         p50, p99 = data.get("p50_ms"), data.get("p99_ms")
         if p50 is not None and p99 is not None and p99 < p50:
             self.add_error("p99_ms", "p99 must be at least p50.")
         return data
 
 
-HopFormSet = forms.formset_factory(HopForm, extra=0, max_num=20, validate_max=True, absolute_max=20)
+class BaseHopFormSet(forms.BaseFormSet):
+    def _construct_form(self, i: int, **kwargs: object) -> forms.Form:
+        # Every row may be blank, not only the "extra" ones: the chain editor renders a
+        # new row as an initial one.
+        kwargs["empty_permitted"] = True
+        kwargs["use_required_attribute"] = False
+        return super()._construct_form(i, **kwargs)
+
+
+HopFormSet = forms.formset_factory(
+    HopForm, formset=BaseHopFormSet, extra=0, max_num=20, validate_max=True, absolute_max=20
+)
 HOP_PREFIX = "hops"
 HOP_FIELDS = ("service", "p50_ms", "p99_ms", "critical")
 

@@ -101,6 +101,14 @@ class UseCase(models.Model):
     )
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
+    edit_version = models.PositiveIntegerField(
+        default=0, help_text="Counts saved edits; an edit made on an older version is refused."
+    )
+    archived_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Set when archived: hidden from the list, kept for the ADRs that cite it.",
+    )
 
     REQUIREMENT_FIELDS = (
         "caller",
@@ -129,6 +137,10 @@ class UseCase(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("usecase-detail", args=[self.team.slug, self.pk])
+
+    @property
+    def is_archived(self) -> bool:
+        return self.archived_at is not None
 
     def to_input(self, hops: list[ChainHop] | None = None) -> UseCaseInput:
         hops = list(self.hops.all()) if hops is None else hops

@@ -12,4 +12,6 @@ urlpatterns = [
     path("usecases/<int:pk>/", views.usecase_detail, name="usecase-detail"),
     path("usecases/<int:pk>/edit/", views.usecase_edit, name="usecase-edit"),
     path("usecases/<int:pk>/reevaluate/", views.usecase_reevaluate, name="usecase-reevaluate"),
+    path("usecases/<int:pk>/delete/", views.usecase_delete, name="usecase-delete"),
+    path("usecases/<int:pk>/restore/", views.usecase_restore, name="usecase-restore"),
 ]

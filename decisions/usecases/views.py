@@ -8,9 +8,20 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import trigger_client_event
 
+from decisions.editing import (
+    EditConflict,
+    FieldChange,
+    changed_since,
+    edit_base,
+    form_labels,
+    form_values,
+    posted_base,
+)
 from decisions.evidence import usecase_evidence
 from decisions.models import Membership, Role, UseCase
+from decisions.search import query_param
 from decisions.teams.access import get_team_object_or_404, team_membership
+from decisions.teams.confirm import Confirmation, confirm_page
 from decisions.usecases.forms import (
     HOP_PREFIX,
     HopFormSet,
@@ -20,7 +31,9 @@ from decisions.usecases.forms import (
 )
 from decisions.usecases.selectors import use_case_list
 from decisions.usecases.services import (
+    use_case_delete_or_archive,
     use_case_recommend,
+    use_case_restore,
     use_case_save,
     use_case_snapshot,
 )
@@ -40,12 +53,14 @@ def team_home(request: HttpRequest, team_slug: str) -> HttpResponse:
 @require_GET
 def usecase_list(request: HttpRequest, team_slug: str) -> HttpResponse:
     membership = team_membership(request, team_slug)
-    query = request.GET.get("q", "").strip()
+    query = query_param(request, "q")
+    archived = request.GET.get("archived") == "1"
     context = {
         "team": membership.team,
         "membership": membership,
-        "use_cases": use_case_list(team=membership.team, query=query),
+        "use_cases": use_case_list(team=membership.team, query=query, archived=archived),
         "query": query,
+        "archived": archived,
     }
     template = "decisions/usecases/usecase_list.html"
     if request.htmx:
@@ -108,6 +123,60 @@ def usecase_reevaluate(request: HttpRequest, team_slug: str, pk: int) -> HttpRes
 
 
 @login_required
+@require_http_methods(["GET", "POST"])
+def usecase_delete(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
+    """Delete a use case, or archive it when an ADR was drafted from it (members may)."""
+    use_case = get_team_object_or_404(
+        request, UseCase, team_slug=team_slug, need=Role.MEMBER, pk=pk
+    )
+    if request.method == "POST":
+        done = use_case_delete_or_archive(use_case=use_case, by=request.user)
+        if done == "archived":
+            messages.success(
+                request, f"Archived “{use_case.name}”; restore it from the archived list."
+            )
+        else:
+            messages.success(request, f"Deleted “{use_case.name}”.")
+        return redirect("usecase-list", team_slug=team_slug)
+    cited = list(use_case.decisions.order_by("number"))
+    if cited:
+        labels = ", ".join(d.label for d in cited)
+        confirm = Confirmation(
+            title=f"Archive “{use_case.name}”?",
+            button="Archive the use case",
+            cancel_url=use_case.get_absolute_url(),
+            archives=True,
+            lines=[
+                f"{labels} {'was' if len(cited) == 1 else 'were'} drafted from it, so it is "
+                "archived instead of deleted: it leaves the list but keeps its answers, "
+                "snapshots and evidence, and can be restored from the archived list.",
+            ],
+        )
+    else:
+        confirm = Confirmation(
+            title=f"Delete “{use_case.name}”?",
+            button="Delete the use case",
+            cancel_url=use_case.get_absolute_url(),
+            lines=[
+                "Its answers, chain and earlier evaluations are removed. No ADR refers to "
+                "it; the team's activity keeps a line saying who deleted it.",
+            ],
+        )
+    return confirm_page(request, request.membership, confirm)
+
+
+@login_required
+@require_POST
+def usecase_restore(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
+    use_case = get_team_object_or_404(
+        request, UseCase, team_slug=team_slug, need=Role.MEMBER, pk=pk
+    )
+    use_case_restore(use_case=use_case, by=request.user)
+    messages.success(request, f"Restored “{use_case.name}”.")
+    return redirect(use_case)
+
+
+@login_required
 @require_POST
 def usecase_preview(request: HttpRequest, team_slug: str) -> HttpResponse:
     """The recommendation panel for the answers as they stand, saved or not."""
@@ -121,7 +190,7 @@ def usecase_preview(request: HttpRequest, team_slug: str) -> HttpResponse:
     return render(
         request,
         "decisions/usecases/_recommendation.html",
-        {"recommendation": recommendation, "problems": problems},
+        {"recommendation": recommendation, "problems": problems, "summary_bar": True},
     )
 
 
@@ -162,15 +231,31 @@ def usecase_chain(request: HttpRequest, team_slug: str) -> HttpResponse:
 
 def _questionnaire(request: HttpRequest, membership: Membership, use_case: UseCase) -> HttpResponse:
     team = membership.team
+    conflict: list[FieldChange] | None = None
+    # The version the person started from; after field errors the page keeps it.
+    base_token = request.POST.get("edit_base") if request.method == "POST" else None
     if request.method == "POST":
         form = UseCaseForm(request.POST, instance=use_case)
         formset = HopFormSet(request.POST, prefix=HOP_PREFIX)
         if form.is_valid() and formset.is_valid():
+            expected, base = posted_base(request.POST)
             use_case = form.save(commit=False)
             use_case.team = team
-            use_case_save(use_case=use_case, hops=_hops(formset), by=request.user)
-            messages.success(request, f"Saved “{use_case.name}” with its recommendation.")
-            return redirect(use_case)
+            try:
+                use_case_save(
+                    use_case=use_case,
+                    hops=_hops(formset),
+                    by=request.user,
+                    expected_version=expected,
+                )
+            except EditConflict:
+                saved = UseCase.objects.get(pk=use_case.pk)
+                labels = {**form_labels(form), "hops": "Chain of services"}
+                conflict = changed_since(base, use_case_edit_values(saved), labels)
+                use_case, base_token = saved, None
+            else:
+                messages.success(request, f"Saved “{use_case.name}” with its recommendation.")
+                return redirect(use_case)
         use_case_input, problems = _input_from(form, formset)
     else:
         hops = list(use_case.hops.all()) if use_case.pk else []
@@ -194,8 +279,31 @@ def _questionnaire(request: HttpRequest, membership: Membership, use_case: UseCa
         "validate_url": reverse("usecase-validate", args=[team.slug]),
         "recommendation": recommendation,
         "problems": problems,
+        "conflict": conflict,
+        "edit_base": base_token or _edit_base_for(use_case),
+        "summary_bar": True,
     }
-    return render(request, FORM_TEMPLATE, context, status=400 if request.method == "POST" else 200)
+    if request.method == "POST":
+        return render(request, FORM_TEMPLATE, context, status=409 if conflict is not None else 400)
+    return render(request, FORM_TEMPLATE, context)
+
+
+def _edit_base_for(use_case: UseCase) -> str:
+    """The page's ``edit_base``: the version and the answers this person starts from."""
+    if use_case.pk is None:
+        return ""
+    return edit_base(use_case.edit_version, use_case_edit_values(use_case))
+
+
+def use_case_edit_values(use_case: UseCase) -> dict[str, str]:
+    """The use case's answers and chain as the questionnaire shows them."""
+    values = form_values(UseCaseForm(instance=use_case))
+    values["hops"] = "\n".join(
+        f"{h.service}: p50 {h.p50_ms:g} ms, p99 {h.p99_ms:g} ms"
+        + ("" if h.critical else " (after the answer)")
+        for h in use_case.hops.all()
+    )
+    return values
 
 
 def _hops(formset: HopFormSet) -> list[Hop]:

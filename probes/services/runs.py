@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import partial
 
@@ -10,7 +11,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from decisions.jobs import job_enqueue
-from decisions.models import Team, UseCase
+from decisions.models import Decision, Team, UseCase
+from decisions.teams.services import activity_record
 from probes.models import ACTIVE, Endpoint, JobStatus, LoadModel, ProbeRun, ProbeShard
 from probes.services.execution import run_finalize
 from probes.services.preconditions import (
@@ -28,6 +30,73 @@ def endpoint_save(*, endpoint: Endpoint, by: AbstractBaseUser | None) -> Endpoin
     if endpoint.pk is None and by is not None:
         endpoint.created_by = by
     endpoint.save()
+    return endpoint
+
+
+_PROBE_NUMBER = re.compile(r"probe #(\d+)")
+
+
+def endpoint_cited_by(*, endpoint: Endpoint) -> list[Decision]:
+    """The team's ADRs whose recommendation used a probe of this endpoint as evidence."""
+    run_ids = set(endpoint.runs.values_list("pk", flat=True))
+    if not run_ids:
+        return []
+    decisions = (
+        Decision.objects.filter(team_id=endpoint.team_id, snapshot__isnull=False)
+        .select_related("snapshot")
+        .order_by("number")
+    )
+    cited = []
+    for decision in decisions:
+        sources = [str(found.get("source", "")) for found in decision.snapshot.evidence.values()]
+        numbers = {int(n) for source in sources for n in _PROBE_NUMBER.findall(source)}
+        if numbers & run_ids:
+            cited.append(decision)
+    return cited
+
+
+class EndpointInUse(Exception):
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
+
+
+@transaction.atomic
+def endpoint_delete_or_archive(*, endpoint: Endpoint, by: AbstractBaseUser | None) -> str:
+    """Delete the endpoint and its probes, or archive it when an ADR cites its measurements.
+
+    An archived endpoint keeps its probe runs (the ADR's evidence) and leaves the list
+    until restored. A probe still running has to end first. Returns "deleted" or "archived".
+    """
+    endpoint = Endpoint.objects.select_for_update().select_related("team").get(pk=endpoint.pk)
+    if endpoint.runs.filter(status__in=ACTIVE).exists():
+        raise EndpointInUse(f"A probe of “{endpoint.name}” is still running; cancel it first.")
+    subject = f"endpoint “{endpoint.name}”"
+    cited_by = endpoint_cited_by(endpoint=endpoint)
+    if cited_by:
+        if endpoint.archived_at is None:
+            endpoint.archived_at = timezone.now()
+            endpoint.save(update_fields=["archived_at", "updated"])
+            labels = ", ".join(d.label for d in cited_by)
+            activity_record(
+                team=endpoint.team, by=by, action="archived", subject=subject,
+                note=f"Its probes are evidence for {labels}.",
+            )  # fmt: skip
+        return "archived"
+    team = endpoint.team
+    endpoint.delete()
+    activity_record(team=team, by=by, action="deleted", subject=subject)
+    return "deleted"
+
+
+@transaction.atomic
+def endpoint_restore(*, endpoint: Endpoint, by: AbstractBaseUser | None) -> Endpoint:
+    if endpoint.archived_at is not None:
+        endpoint.archived_at = None
+        endpoint.save(update_fields=["archived_at", "updated"])
+        activity_record(
+            team=endpoint.team, by=by, action="restored", subject=f"endpoint “{endpoint.name}”"
+        )
     return endpoint
 
 

@@ -84,3 +84,39 @@ def test_the_chain_editor_works_in_place_and_feeds_the_estimate(page_for, member
     use_case = UseCase.objects.get(name="Checkout")
     assert [hop.service for hop in use_case.hops.all()] == ["inventory"]
     assert use_case.latest_snapshot is not None
+
+
+def test_enter_in_a_text_field_does_not_save_the_use_case(page_for, member, acme):
+    page = page_for(member)
+    page.goto("/t/acme/usecases/new/")
+    page.evaluate("window.__sameDocument = true")
+    page.fill("#id_name", "Halffilled")
+    # The keyup still refreshes the preview; a submit would have left the page instead.
+    with page.expect_response(lambda r: _previews(r, "name=Halffilled")):
+        page.press("#id_name", "Enter")
+    assert page.evaluate("window.__sameDocument") is True
+    assert page.url.endswith("/usecases/new/")
+    assert not UseCase.objects.exists()
+
+
+def test_an_empty_required_field_shows_its_error_when_left(page_for, member, acme):
+    page = page_for(member)
+    page.goto("/t/acme/usecases/new/")
+    page.focus("#id_name")
+    page.keyboard.press("Tab")
+    expect(page.locator("#errors-name")).to_contain_text("required")
+    page.fill("#id_name", "Now named")
+    page.locator("#id_name").blur()
+    expect(page.locator("#errors-name")).to_have_count(0)
+
+
+def test_adding_a_hop_focuses_it_and_keeps_the_recommendation(page_for, member, acme):
+    page = page_for(member)
+    page.goto("/t/acme/usecases/new/")
+    expect(page.locator("#recommendation-body")).to_be_visible()
+    with page.expect_response(lambda r: _previews(r, "hops-TOTAL_FORMS=1")):
+        page.click("#add-hop")
+    row = page.locator("li.hop").last
+    expect(row.locator("input[name$=service]")).to_be_focused()
+    expect(page.locator("#recommendation-body")).to_be_visible()
+    expect(page.locator("#recommendation-problems")).to_have_count(0)

@@ -67,7 +67,9 @@ def test_a_member_drafts_an_adr_from_a_use_case(member_client, acme, member):
     use_case = order_use_case(acme, member)
     page = member_client.get(use_case.get_absolute_url()).content.decode()
     assert 'id="draft-adr"' in page and 'id="usecase-diagram"' in page
-    response = member_client.post(url("adr-draft", use_case.pk))
+    form = member_client.get(url("adr-draft", use_case.pk)).context["form"]
+    data = {name: form[name].value() or "" for name in form.fields}
+    response = member_client.post(url("adr-draft", use_case.pk), data)
     decision = Decision.objects.get(team=acme)
     assert response.status_code == 302
     assert response["Location"] == decision.get_absolute_url()
@@ -133,9 +135,11 @@ def test_an_accepted_record_is_not_edited_but_superseded(member_client, adr, own
     decision_transition(decision=adr, to=S.ACCEPTED, by=owner)
     response = member_client.get(url("adr-edit", adr.number), follow=True)
     assert "is not edited in place" in response.content.decode()
-    response = member_client.post(url("adr-supersede", adr.number))
+    form = member_client.get(url("adr-supersede", adr.number)).context["form"]
+    data = {name: form[name].value() or "" for name in form.fields}
+    response = member_client.post(url("adr-supersede", adr.number), data)
     new = Decision.objects.get(number=2)
-    assert response["Location"] == url("adr-edit", 2)
+    assert response["Location"] == url("adr-detail", 2)
     assert list(new.supersedes.all()) == [adr]
 
 

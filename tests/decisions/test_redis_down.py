@@ -138,7 +138,8 @@ def test_the_questionnaire_is_saved_with_redis_down(member_client, acme, redis_d
 
 def test_adrs_are_drafted_and_edited_with_redis_down(owner_client, owner, acme, redis_down):
     use_case = order_use_case(acme, owner)
-    drafted_response = owner_client.post(reverse("adr-draft", args=["acme", use_case.pk]))
+    draft = reverse("adr-draft", args=["acme", use_case.pk])
+    drafted_response = owner_client.post(draft, form_values(owner_client, draft))
     assert drafted_response.status_code == 302
     decision = Decision.objects.get(team=acme, use_case=use_case)
 

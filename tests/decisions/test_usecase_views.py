@@ -230,3 +230,34 @@ def test_the_edit_page_uses_new_probe_evidence_without_a_save(member_client, acm
     payments = make_endpoint(acme, "http://127.0.0.1:8001/payments", service="payments")
     finished_run(payments, measured_outcome())
     assert "(stated 400 / 900)" in member_client.get(url).content.decode()
+
+
+def _with_blank_hop(**overrides: object) -> dict[str, object]:
+    """Answers as the chain editor leaves them after "Add a hop": the new row is blank."""
+    blank = {"hops-TOTAL_FORMS": "3", "hops-INITIAL_FORMS": "3", "hops-2-service": "",
+             "hops-2-p50_ms": "", "hops-2-p99_ms": "", "hops-2-critical": "on"}  # fmt: skip
+    return answers(**{**blank, **overrides})
+
+
+def test_a_blank_new_hop_does_not_blank_the_recommendation(member_client):
+    response = member_client.post(
+        reverse("usecase-preview", args=["acme"]), _with_blank_hop(), **HTMX
+    )
+    body = response.content.decode()
+    assert 'id="recommendation-body"' in body and "recommendation-problems" not in body
+    assert response.context["recommendation"]["chain_estimate"]["critical_hops"] == 2
+
+
+def test_a_half_filled_hop_still_says_what_is_missing(member_client):
+    response = member_client.post(
+        reverse("usecase-preview", args=["acme"]), _with_blank_hop(**{"hops-2-service": "tax"}),
+        **HTMX,
+    )  # fmt: skip
+    assert "Hop 3 p50_ms" in response.content.decode()
+
+
+def test_saving_with_a_blank_new_hop_keeps_the_filled_ones(member_client):
+    response = member_client.post(reverse("usecase-create", args=["acme"]), _with_blank_hop())
+    assert response.status_code == 302
+    use_case = UseCase.objects.get(name="Checkout")
+    assert [hop.service for hop in use_case.hops.all()] == ["inventory", "payments"]

@@ -418,3 +418,77 @@ def test_cancel_is_a_post_that_stops_a_queued_run_at_once(owner_client, endpoint
     assert response.status_code == 200 and 'id="run-body"' in response.content.decode()
     run.refresh_from_db()
     assert run.status == JobStatus.CANCELLED and run.cancel_requested
+
+
+# --- delete and archive -----------------------------------------------------------
+
+
+def _cite(endpoint, run, by):
+    """An ADR drafted from a use case whose recommendation used `run` as evidence."""
+    from decisions.records.services import decision_create_from_use_case
+    from patterns.engine import Hop
+
+    endpoint.service = "inventory"
+    endpoint.save()
+    use_case = make_use_case(endpoint.team, hops=[Hop("inventory", 5, 20)], by=by)
+    assert f"probe #{run.pk}" in str(use_case.latest_snapshot.evidence)
+    return decision_create_from_use_case(use_case=use_case, by=by)
+
+
+def test_a_facilitator_deletes_an_endpoint_nobody_cites(owner_client, endpoint, acme):
+    from decisions.models import TeamActivity
+
+    run = finished_run(endpoint, measured_outcome())
+    delete_url = reverse("probes:endpoint-delete", args=["acme", endpoint.pk])
+    page = owner_client.get(delete_url).content.decode()
+    assert "Delete endpoint “Reserve”?" in page
+    assert Endpoint.objects.filter(pk=endpoint.pk).exists()
+    assert owner_client.post(delete_url).status_code == 302
+    assert not Endpoint.objects.filter(pk=endpoint.pk).exists()
+    assert not ProbeRun.objects.filter(pk=run.pk).exists()
+    assert TeamActivity.objects.get(team=acme).subject == "endpoint “Reserve”"
+
+
+def test_an_endpoint_an_adr_cites_is_archived_and_restored(
+    owner_client, viewer_client, endpoint, owner
+):
+    run = finished_run(endpoint, measured_outcome())
+    adr = _cite(endpoint, run, owner)
+    delete_url = reverse("probes:endpoint-delete", args=["acme", endpoint.pk])
+    page = owner_client.get(delete_url).content.decode()
+    assert "Archive endpoint" in page and adr.label in page
+    owner_client.post(delete_url)
+    endpoint.refresh_from_db()
+    assert endpoint.is_archived and ProbeRun.objects.filter(pk=run.pk).exists()
+    listed = viewer_client.get(reverse("probes:endpoint-list", args=["acme"])).content.decode()
+    assert f'id="endpoint-{endpoint.pk}"' not in listed
+    archived = viewer_client.get(
+        reverse("probes:endpoint-list", args=["acme"]), {"archived": "1"}
+    ).content.decode()
+    assert f'id="endpoint-{endpoint.pk}"' in archived
+    # An archived endpoint is not probed until it is restored.
+    probe = owner_client.get(reverse("probes:run-create", args=["acme", endpoint.pk]))
+    assert probe.status_code == 302
+    owner_client.post(reverse("probes:endpoint-restore", args=["acme", endpoint.pk]))
+    endpoint.refresh_from_db()
+    assert not endpoint.is_archived
+
+
+def test_an_endpoint_with_a_running_probe_is_not_deleted(owner_client, endpoint):
+    finished_run(endpoint, measured_outcome(), status=JobStatus.RUNNING)
+    delete_url = reverse("probes:endpoint-delete", args=["acme", endpoint.pk])
+    response = owner_client.post(delete_url)
+    assert response.status_code == 409
+    assert "still running" in response.content.decode()
+    assert Endpoint.objects.filter(pk=endpoint.pk).exists()
+
+
+def test_members_cannot_delete_endpoints_and_outsiders_get_404(
+    member_client, outsider_client, endpoint
+):
+    delete_url = reverse("probes:endpoint-delete", args=["acme", endpoint.pk])
+    assert member_client.post(delete_url).status_code == 403
+    assert outsider_client.get(delete_url).status_code == 404
+    restore_url = reverse("probes:endpoint-restore", args=["acme", endpoint.pk])
+    assert outsider_client.post(restore_url).status_code == 404
+    assert Endpoint.objects.filter(pk=endpoint.pk).exists()

@@ -18,13 +18,47 @@ from patterns.engine import (
     recommend,
 )
 
+# One use case is a few hundred bytes; a megabyte is far beyond any real one.
+MAX_INPUT_CHARS = 1_000_000
+
 
 def _read(source: str) -> str:
-    if source == "-":
-        return sys.stdin.read()
+    """The input text, or exit 2 if it is longer than ``MAX_INPUT_CHARS``."""
+    text = sys.stdin.read(MAX_INPUT_CHARS + 1) if source == "-" else _read_file(source)
+    if len(text) > MAX_INPUT_CHARS:
+        raise CommandError(
+            f"input: longer than {MAX_INPUT_CHARS:,} characters; one use case is far smaller",
+            returncode=2,
+        )
+    return text
+
+
+def _refuse_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _parse_json(text: str) -> Any:
+    """JSON as the standard defines it, or exit 2 saying what is wrong and where."""
+    try:
+        return json.loads(text, parse_constant=_refuse_constant)
+    except json.JSONDecodeError as exc:
+        raise CommandError(
+            f"input: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}",
+            returncode=2,
+        ) from None
+    except RecursionError:
+        raise CommandError(
+            "input: the JSON is nested too deeply; a use case needs only a few levels",
+            returncode=2,
+        ) from None
+    except ValueError as exc:  # NaN / Infinity, refused above
+        raise CommandError(f"input: invalid JSON: {exc}", returncode=2) from None
+
+
+def _read_file(source: str) -> str:
     try:
         with open(source, encoding="utf-8") as handle:
-            return handle.read()
+            return handle.read(MAX_INPUT_CHARS + 1)
     except OSError as exc:
         raise CommandError(
             f"input: cannot read {source}: {exc.strerror or exc}", returncode=2
@@ -126,14 +160,7 @@ class Command(BaseCommand):
         parser.add_argument("--rules", help="a team rule pack (YAML) layered over the default pack")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        text = _read(options["input"])
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise CommandError(
-                f"input: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}",
-                returncode=2,
-            ) from None
+        data = _parse_json(_read(options["input"]))
         try:
             inp = parse_input(data)
         except InputError as exc:

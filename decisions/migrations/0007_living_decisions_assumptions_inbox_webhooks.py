@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('decisions', '0004_decision_links_and_attachments'),
+        ('decisions', '0006_archive_use_cases_and_team_activity'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
