@@ -5,8 +5,9 @@ Run from the repository root: ``.venv/bin/python bench/bench_scale.py``. Uses it
 SQLite file, var/bench-scale.sqlite3, built once with ``manage.py seed_scale``'s builder
 (``decisions.scale.seed_scale``, the app's own services) and reused while it exists:
 delete the file to build it again. Building the 10,000-use-case team takes minutes;
-``bench/bench_scale.py --build`` builds it alone, and ``make bench`` runs that first. Endpoints, probe runs and review sessions, which the
-builder does not make, are added in bulk so that their lists have rows too.
+``bench/bench_scale.py --build`` builds it alone, and ``make bench`` runs that first.
+Endpoints, probe runs and review sessions, which the builder does not make, are added in
+bulk so that their lists have rows too.
 
 What is measured:
 * **List pages**: each list (use cases, decision log, search, probe endpoints and runs,
