@@ -50,7 +50,7 @@ def test_the_adr_page_plots_each_assumption_with_its_threshold(viewer_client, at
     assert 0 < measured < at_risk.assumptions.count()
     assert page.count('class="plot assumption-plot"') == measured
     assert "threshold 150 ms" in page
-    assert "The recommendation would now be Request-event hybrid." in page
+    assert "The recommendation would now be Event-driven publish/subscribe." in page
     # Viewers see no edit forms.
     assert reverse("assumption-add", args=["acme", at_risk.number]) not in page
 

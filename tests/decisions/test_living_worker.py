@@ -74,12 +74,12 @@ def test_a_slowed_service_puts_the_adr_at_risk_and_a_faster_one_recovers_it(
         assert "the chain now misses its p99 budget of 400 ms" in decision.at_risk_reason
         # A stated hop never puts the record at risk.
         assert "inventory" not in decision.at_risk_reason
-        assert decision.recommendation_now == "request-event"
+        assert decision.recommendation_now == "event-driven"
 
         notice = Notice.objects.get(user=owner, kind=NoticeKind.AT_RISK, decision=decision)
         assert "payments p99" in notice.text
         page = owner_client.get(decision.get_absolute_url()).content.decode()
-        assert "At risk" in page and "Request-event hybrid" in page
+        assert "At risk" in page and "Event-driven publish/subscribe" in page
 
         wait_for(lambda: "at_risk" in hook_receiver.events(), timeout=30, what="the webhook")
         headers, body = next((h, b) for h, b in hook_receiver.requests if b'"at_risk"' in b)
@@ -92,7 +92,7 @@ def test_a_slowed_service_puts_the_adr_at_risk_and_a_faster_one_recovers_it(
         draft = Decision.objects.get(team=acme, number=decision.number + 1)
         assert response.status_code == 302 and response["Location"] == draft.get_absolute_url()
         assert draft.status == DecisionStatus.PROPOSED
-        assert draft.chosen_pattern == "request-event"
+        assert draft.chosen_pattern == "event-driven"
         assert draft.snapshot.evidence["payments"]["p99_ms"] > 600
         decision.refresh_from_db()
         assert decision.superseded_by == draft
