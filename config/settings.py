@@ -202,6 +202,15 @@ PROBE_MAX_RUNNING_PER_TEAM = int(os.environ.get("ARCHWAY_PROBE_MAX_RUNNING_PER_T
 # Broker logins are sealed with a key derived from this (probes/credentials.py).
 PROBE_CREDENTIALS_KEY = os.environ.get("ARCHWAY_CREDENTIALS_KEY") or SECRET_KEY
 
+# --- Living decisions -----------------------------------------------------------
+# How long a scheduled check probes an endpoint, and the first pause before a failed
+# webhook delivery is tried again (then twice as long each time).
+LIVING_CHECK_DURATION_S = float(os.environ.get("ARCHWAY_CHECK_DURATION_S", "10"))
+WEBHOOK_RETRY_BASE_S = float(os.environ.get("ARCHWAY_WEBHOOK_RETRY_BASE_S", "30"))
+# Mail about decisions' health: printed on the console unless a real backend is set.
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "archway@localhost")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

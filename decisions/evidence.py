@@ -13,6 +13,7 @@ Without a provider (probes not installed) there is no evidence and no section.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,6 +23,8 @@ from patterns.engine import HopEvidence
 
 if TYPE_CHECKING:
     from decisions.models import ChainHop, Team, UseCase
+
+log = logging.getLogger(__name__)
 
 EvidenceProvider = Callable[[int, Iterable[str]], dict[str, HopEvidence]]
 
@@ -94,3 +97,96 @@ def usecase_evidence(
     if not hops or not _rows_provider:
         return []
     return _rows_provider[0](team, use_case, hops)
+
+
+# --- re-measuring for scheduled checks (living decisions) -------------------------
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """One re-measurement of a service, as the provider reports it.
+
+    ``state``: "running" (``run_id`` set, ask again later), "busy" (the team's probe
+    slot is taken: try later), "refused" (a precondition said no; ``reason`` says which),
+    "done" (finished: ``valid`` and the numbers), "failed" (the run ended without a
+    measurement). ``success_pct`` is the share of requests that succeeded.
+    """
+
+    state: str
+    run_id: int | None = None
+    link: str = ""
+    valid: bool = False
+    reason: str = ""
+    p50_ms: float | None = None
+    p95_ms: float | None = None
+    p99_ms: float | None = None
+    success_pct: float | None = None
+    rps: float | None = None
+    measured_at: datetime | None = None
+
+
+class Remeasurer:
+    """What the probes app offers scheduled checks; the default measures nothing."""
+
+    def has_endpoint(self, team_id: int, service: str) -> bool:
+        return False
+
+    def team_busy(self, team_id: int) -> bool:
+        return False
+
+    def start(self, *, team_id: int, service: str, rate: float, duration_s: float) -> Measurement:
+        return Measurement(state="refused", reason="no probe provider is installed")
+
+    def result(self, run_id: int) -> Measurement:
+        return Measurement(state="failed", reason="no probe provider is installed")
+
+    def latest(self, team_id: int, service: str) -> Measurement | None:
+        return None
+
+
+_remeasurer: list[Remeasurer] = [Remeasurer()]
+
+
+def register_remeasurer(remeasurer: Remeasurer) -> None:
+    _remeasurer[:] = [remeasurer]
+
+
+def remeasurer() -> Remeasurer:
+    return _remeasurer[0]
+
+
+# ``probes`` says when a team's probe has ended (its slot is free, a measurement may be in);
+# living decisions listen, so a check waiting for a probe moves on at once.
+_finished_listeners: list[Callable[[int], None]] = []
+
+
+def on_probe_finished(listener: Callable[[int], None]) -> None:
+    if listener not in _finished_listeners:
+        _finished_listeners.append(listener)
+
+
+def probe_finished(team_id: int) -> None:
+    for listener in _finished_listeners:
+        try:
+            listener(team_id)
+        except Exception:  # the probe's result stands whatever a listener does
+            log.exception("A listener for finished probes of team %s failed", team_id)
+
+
+# --- the egress guard, for outgoing webhooks ---------------------------------------
+
+# ``guard(url)`` returns an object with ``scheme, host, port, address, path_and_query,
+# host_header`` (the checked address to connect to), or raises ValueError with the reason.
+UrlGuard = Callable[[str], object]
+_url_guard: list[UrlGuard] = []
+
+
+def register_url_guard(guard: UrlGuard) -> None:
+    _url_guard[:] = [guard]
+
+
+def guard_url(url: str) -> object:
+    """The egress guard's verdict on ``url``; without a guard every URL is refused."""
+    if not _url_guard:
+        raise ValueError("no egress guard is installed, so no outgoing calls are made")
+    return _url_guard[0](url)

@@ -28,3 +28,7 @@ def reap_stale_jobs() -> dict[str, list[int]]:
 def clear_expired_sessions() -> None:
     """Delete expired sessions (Celery beat, hourly)."""
     call_command("clearsessions")
+
+
+# The living-decision tasks live with their area; importing them here registers them.
+from decisions.living import tasks as living_tasks  # noqa: E402, F401

@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from decisions.living import urls as living
 from decisions.records import urls as records
 from decisions.reviews import urls as reviews
 from decisions.teams import views as teams
@@ -11,5 +12,6 @@ urlpatterns = [
     *usecases.urlpatterns,
     *records.urlpatterns,
     *reviews.urlpatterns,
+    *living.urlpatterns,
     path("activity/", teams.team_activity, name="team-activity"),
 ]

@@ -12,10 +12,13 @@ class ProbesConfig(AppConfig):
         # registries, so `decisions` never imports `probes`.
         from decisions import evidence
         from decisions.jobs import register_reaper
+        from probes.living import ProbeRemeasurer, guard_webhook_url
         from probes.selectors import measured_evidence, usecase_evidence_rows
         from probes.services.reaper import reap_stale_runs
 
         evidence.register(measured_evidence)
+        evidence.register_remeasurer(ProbeRemeasurer())
+        evidence.register_url_guard(guard_webhook_url)
         evidence.register_rows(usecase_evidence_rows)
         register_reaper("probes", reap_stale_runs)
 

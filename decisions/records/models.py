@@ -11,6 +11,11 @@ from django.utils.text import slugify
 from decisions.jobs import Job
 
 __all__ = [
+    "Assumption",
+    "AssumptionCheck",
+    "AssumptionMetric",
+    "AssumptionSource",
+    "CheckStatus",
     "Decision",
     "DecisionAttachment",
     "DecisionChange",
@@ -85,6 +90,26 @@ class Decision(models.Model):
     edit_version = models.PositiveIntegerField(
         default=0, help_text="Counts saved edits; an edit made on an older version is refused."
     )
+
+    # Living decision: when to look again, and what the last checks found.
+    review_by = models.DateField(
+        null=True, blank=True, help_text="Look at the record again by this date."
+    )
+    check_schedule = models.CharField(
+        max_length=10,
+        blank=True,
+        choices=[("nightly", "Nightly"), ("weekly", "Weekly"), ("never", "Never")],
+        help_text="Empty: the team's schedule.",
+    )
+    next_check_at = models.DateTimeField(null=True, blank=True)
+    last_checked_at = models.DateTimeField(null=True, blank=True)
+    at_risk_reason = models.TextField(blank=True)
+    at_risk_since = models.DateTimeField(null=True, blank=True)
+    recommendation_now = models.CharField(
+        max_length=40, blank=True, help_text="The engine's top pattern now, when it differs."
+    )
+    recommendation_note = models.TextField(blank=True)
+    overdue_told_on = models.DateField(null=True, blank=True)
 
     class Meta:
         ordering = ["team", "number"]
@@ -243,3 +268,98 @@ class ExportJob(Job):
 
     def __str__(self) -> str:
         return f"{self.kind} for {self.team} ({self.status}, {self.progress:.0f}%)"
+
+
+class AssumptionMetric(models.TextChoices):
+    HOP_P50 = "hop_p50_ms", "p50 latency"
+    HOP_P99 = "hop_p99_ms", "p99 latency"
+    CHAIN_P95 = "chain_p95_ms", "chain p95 latency"
+    CHAIN_P99 = "chain_p99_ms", "chain p99 latency"
+    AVAILABILITY = "availability_pct", "availability"
+    PEAK_RATE = "peak_rps", "peak rate"
+    STALENESS = "staleness_s", "staleness"
+
+
+class AssumptionSource(models.TextChoices):
+    STATED = "stated", "Stated"
+    MEASURED = "measured", "Measured"
+
+
+class CheckStatus(models.TextChoices):
+    OK = "ok", "Holds"
+    FAILED = "failed", "Fails"
+    INVALID = "invalid", "Could not measure"
+    NOT_MEASURABLE = "not_measurable", "Not measurable yet"
+    STATED = "stated", "Stated, not measured"
+    PENDING = "pending", "Measuring"
+
+
+class Assumption(models.Model):
+    """One thing an accepted ADR relies on, re-measured by scheduled checks.
+
+    ``target`` is a service name (a hop of the chain) or "chain". The load profile
+    (``rate``, ``duration_s``) is what a check probes the endpoint with.
+    """
+
+    decision = models.ForeignKey(Decision, on_delete=models.CASCADE, related_name="assumptions")
+    position = models.PositiveIntegerField(default=0)
+    metric = models.CharField(max_length=20, choices=AssumptionMetric.choices)
+    target = models.CharField(max_length=80, help_text="A service of the chain, or “chain”.")
+    comparator = models.CharField(max_length=2, choices=[("<=", "≤"), (">=", "≥")], default="<=")
+    threshold = models.FloatField()
+    rate = models.FloatField(default=10, help_text="Requests per second the check probes at.")
+    duration_s = models.FloatField(default=10, help_text="How long the check probes.")
+    tolerance_pct = models.FloatField(
+        default=10, help_text="How far past the threshold a measurement may be and still hold."
+    )
+    source = models.CharField(
+        max_length=10, choices=AssumptionSource.choices, default=AssumptionSource.STATED
+    )
+    status = models.CharField(
+        max_length=16, choices=CheckStatus.choices, default=CheckStatus.STATED
+    )
+    consecutive_failures = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["decision", "position", "pk"]
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def unit(self) -> str:
+        return {"availability_pct": "%", "peak_rps": "/s", "staleness_s": "s"}.get(
+            self.metric, "ms"
+        )
+
+    @property
+    def label(self) -> str:
+        comparator = "≤" if self.comparator == "<=" else "≥"
+        metric = self.get_metric_display().removeprefix(f"{self.target} ")
+        return f"{self.target} {metric} {comparator} {self.threshold:g} {self.unit}"
+
+    @property
+    def last_check(self) -> AssumptionCheck | None:
+        checks = getattr(self, "recent_checks", None)
+        if checks is not None:
+            return checks[0] if checks else None
+        return self.checks.exclude(status=CheckStatus.PENDING).first()
+
+
+class AssumptionCheck(models.Model):
+    """One measurement of an assumption: the value, whether it held, and why not."""
+
+    assumption = models.ForeignKey(Assumption, on_delete=models.CASCADE, related_name="checks")
+    status = models.CharField(max_length=16, choices=CheckStatus.choices)
+    value = models.FloatField(null=True, blank=True)
+    reason = models.TextField(blank=True)
+    measured_at = models.DateTimeField()
+    probe_run_id = models.PositiveIntegerField(null=True, blank=True)
+    probe_link = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-measured_at", "-pk"]
+        indexes = [models.Index(fields=["assumption", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.assumption}: {self.status} at {self.measured_at:%Y-%m-%d %H:%M}"

@@ -11,6 +11,7 @@ import graphviz
 from django.core.cache import cache
 from django.db.models import Count, Max, QuerySet
 
+from decisions.evidence import evidence_for
 from decisions.models import (
     Decision,
     DecisionChange,
@@ -193,6 +194,25 @@ def decision_evidence(*, decision: Decision) -> list[Evidence]:
         )
         for name, found in sorted(snapshot.evidence.items())
     ]
+
+
+def decision_latest_evidence(*, decision: Decision) -> list[Evidence]:
+    """Per hop of the record's chain, the latest valid measurement (with its time in the
+    source), else the one its recommendation used: a page never says "none yet" when
+    a valid measurement exists."""
+    snapshot = decision.snapshot
+    if snapshot is None:
+        return []
+    used = {e.service: e for e in decision_evidence(decision=decision)}
+    services = [
+        str(hop.get("service")) for hop in snapshot.inputs.get("chain") or [] if hop.get("service")
+    ]
+    latest = evidence_for(decision.team_id, services)
+    for name, found in latest.items():
+        used[name] = Evidence(
+            service=name, p50_ms=found.p50_ms, p99_ms=found.p99_ms, source=found.source
+        )
+    return [used[name] for name in sorted(used)]
 
 
 STATUS_COLOURS: dict[str, str] = {

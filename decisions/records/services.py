@@ -478,6 +478,11 @@ def decision_transition(
             changes["consulted"] = "\n".join(_people(consulted))
     diff = _apply(decision, changes)
     decision.save()
+    if to == S.ACCEPTED:
+        # What the record relies on, from the snapshot it was drafted from, checked from now on.
+        from decisions.living.services import assumptions_derive
+
+        assumptions_derive(decision=decision, by=by)
     _log(decision, by, ACTION_FOR[to], diff, note)
 
     predecessors = list(Decision.objects.select_for_update().filter(superseded_by=decision))
@@ -513,12 +518,17 @@ def decision_replacement_draft(*, decision: Decision) -> Decision:
 
 @transaction.atomic
 def decision_supersede(
-    *, decision: Decision, by: User, data: Mapping[str, Any] | None = None
+    *,
+    decision: Decision,
+    by: User,
+    data: Mapping[str, Any] | None = None,
+    note: str = "",
 ) -> Decision:
     """Start a replacement for an accepted record: a proposed copy, linked both ways.
 
-    `data` holds the replacement's fields as edited in the preview; by default a copy.
-    The old record stays accepted until the replacement is accepted (see module docstring).
+    `data` holds the replacement's fields as edited in the preview, or drafted from new
+    evidence (then with its own ``snapshot``); by default a copy. The old record stays
+    accepted until the replacement is accepted (see module docstring).
     """
     old = _locked(decision)
     if old.status != S.ACCEPTED:
@@ -531,14 +541,14 @@ def decision_supersede(
         raise DecisionError(f"{old.label} already has a replacement in progress: {pending.label}.")
     copied = {name: getattr(old, name) for name in EDITABLE_FIELDS if name != "date"}
     data = {**copied, **(data or {})}
-    data["use_case"] = old.use_case
-    data["snapshot"] = old.snapshot
+    data.setdefault("use_case", old.use_case)
+    data.setdefault("snapshot", old.snapshot)
     new = decision_create(
         team=old.team,
         data=data,
         by=by,
         action="created",
-        note=f"Started to supersede {old.label}.",
+        note=f"Started to supersede {old.label}.{' ' + note if note else ''}",
     )
     old.superseded_by = new
     old.save(update_fields=["superseded_by", "updated"])

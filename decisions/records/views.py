@@ -37,7 +37,18 @@ from decisions.editing import (
     form_values,
     posted_base,
 )
-from decisions.models import Decision, DecisionStatus, ExportJob, Membership, Role, Team, UseCase
+from decisions.living.selectors import decision_living, health_badge
+from decisions.models import (
+    AssumptionMetric,
+    CheckSchedule,
+    Decision,
+    DecisionStatus,
+    ExportJob,
+    Membership,
+    Role,
+    Team,
+    UseCase,
+)
 from decisions.pagination import paginate
 from decisions.pdf import pdf_response
 from decisions.records.exports.jobs import (
@@ -120,15 +131,18 @@ def adr_list(request: TeamRequest, team_slug: str) -> HttpResponse:
         "pattern": query_param(request, "pattern"),
         "query": query_param(request, "q"),
     }
+    decisions = paginate(
+        request,
+        decision_list(team=team, **filters).prefetch_related(
+            "links_out__target__team", "links_in__source__team", "assumptions"
+        ),
+    )
+    for decision in decisions:
+        decision.health_badge = health_badge(decision)
     context = {
         "team": team,
         "membership": membership,
-        "decisions": paginate(
-            request,
-            decision_list(team=team, **filters).prefetch_related(
-                "links_out__target__team", "links_in__source__team"
-            ),
-        ),
+        "decisions": decisions,
         "filters": filters,
         "statuses": DecisionStatus.choices,
         "patterns": decision_patterns(team=team),
@@ -217,6 +231,9 @@ def _detail_context(membership: Membership, decision: Decision) -> dict:
         "attachments": list(decision.attachments.all()),
         "transition_form": TransitionForm(),
         "transitions": _transitions_for(decision),
+        "living": decision_living(decision) if decision.status == DecisionStatus.ACCEPTED else None,
+        "metric_choices": AssumptionMetric.choices,
+        "schedule_choices": CheckSchedule.choices,
         "may_delete": decision_may_delete(decision=decision, membership=membership),
     }
 

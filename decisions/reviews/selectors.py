@@ -26,7 +26,7 @@ from decisions.models import (
     Vote,
     VoteChoice,
 )
-from decisions.records.selectors import decision_diagram_svg, decision_evidence
+from decisions.records.selectors import decision_diagram_svg, decision_latest_evidence
 from decisions.reviews.services import display_name
 
 DIAGRAM_CACHE_S = 3600
@@ -141,7 +141,7 @@ def item_view(item: AgendaItem) -> dict[str, Any]:
         "why": [r for r in (top or {}).get("because", []) if r.get("effect", 0) > 0][:5],
         "estimate": output.get("chain_estimate"),
         "risks": output.get("risks") or [],
-        "evidence": decision_evidence(decision=decision),
+        "evidence": decision_latest_evidence(decision=decision),
         "diagram": diagram_for(decision),
     }
 

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 
+from decisions.living.selectors import unread_count
 from decisions.teams.access import user_memberships
 
 
@@ -15,4 +16,8 @@ def teams(request: HttpRequest) -> dict[str, object]:
     match = request.resolver_match
     slug = match.kwargs.get("team_slug") if match else None
     current = next((m for m in memberships if m.team.slug == slug), None)
-    return {"my_memberships": memberships, "current_membership": current}
+    return {
+        "my_memberships": memberships,
+        "current_membership": current,
+        "inbox_unread": unread_count(user=request.user),
+    }

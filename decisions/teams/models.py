@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
-__all__ = ["Membership", "Role", "Team", "TeamActivity"]
+__all__ = ["CheckSchedule", "Membership", "Role", "Team", "TeamActivity"]
 
 
 class Role(models.TextChoices):
@@ -16,6 +16,14 @@ class Role(models.TextChoices):
 ROLE_RANK = {Role.VIEWER: 0, Role.MEMBER: 1, Role.FACILITATOR: 2}
 
 
+class CheckSchedule(models.TextChoices):
+    """How often an accepted ADR's assumptions are measured again."""
+
+    NIGHTLY = "nightly", "Nightly"
+    WEEKLY = "weekly", "Weekly (Sunday night)"
+    NEVER = "never", "Never"
+
+
 class Team(models.Model):
     name = models.CharField(max_length=120)
     slug = models.SlugField(max_length=60, unique=True)
@@ -23,6 +31,15 @@ class Team(models.Model):
         max_length=64,
         blank=True,
         help_text="Served at /.well-known/archway-probe.txt to prove a public host is ours.",
+    )
+    check_schedule = models.CharField(
+        max_length=10,
+        choices=CheckSchedule.choices,
+        default=CheckSchedule.NIGHTLY,
+        help_text="When accepted ADRs re-check their assumptions (an ADR may override it).",
+    )
+    time_zone = models.CharField(
+        max_length=60, default="UTC", help_text="The night checks run in, e.g. Europe/Berlin."
     )
     created = models.DateTimeField(auto_now_add=True)
 

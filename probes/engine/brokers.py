@@ -423,11 +423,12 @@ def cleanup_leftovers_sync(target: BrokerTarget, run_id: str, shards: int = 1) -
 def _outcome(run: _BrokerRun, *, end: float, cpu: float) -> ProbeOutcome:
     plan = run.plan
     duration, busy_cpu = measured_window(run, end=end, cpu=cpu)
+    corrected_hist = run.corrected.finish()
     lag_p99_ms, late_fraction, reasons = self_check(
-        plan, run.lag, run.late, run.lag_count, busy_cpu
+        plan, run.lag, run.late, run.lag_count, busy_cpu, corrected_hist
     )
     counts = run.ledger.counts()
-    corrected = encode_histogram(run.corrected.finish())
+    corrected = encode_histogram(corrected_hist)
     service = encode_histogram(run.service.finish())
     confirm = run.confirm.finish()
     closed = plan.model == "closed"

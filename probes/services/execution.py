@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from decisions.evidence import probe_finished
 from decisions.jobs import worker_label
 from decisions.models import UseCase
 from probes.credentials import SealBroken, unseal
@@ -305,6 +306,9 @@ def run_finalize(*, run_id: int) -> bool:
         won = ProbeRun.objects.filter(pk=run_id, status__in=ACTIVE).update(**fields) == 1
     if won and fields["status"] == JobStatus.SUCCEEDED and fields.get("valid"):
         _reevaluate_use_cases(run)
+    if won:
+        # The team's probe slot is free again: scheduled checks waiting for it move on.
+        probe_finished(run.team_id)
     return won
 
 

@@ -128,13 +128,15 @@ def test_a_madr_export_imported_into_an_empty_team_exports_the_same_files(acme, 
         "docs/decisions/0002-saga-with-an-orchestrator-v2.md",
         "docs/decisions/0003-saga-with-an-orchestrator-for-place-an-order.md",
     ]
-    # The diagram is drawn from the record's use case, which does not travel: the imported
-    # records are the same text without their (generated) Diagram section.
+    # The diagram is drawn from the record's use case, and the assumptions are data of the
+    # living record; neither travels: the imported records are the same text without their
+    # (generated) Assumptions and Diagram sections.
     assert all(
         b"\n## Diagram\n\n![Pattern diagram](diagrams/" in t for t in markdown(first).values()
     )
     assert markdown(second) == {
-        name: text.split(b"\n\n## Diagram\n")[0] + b"\n" for name, text in markdown(first).items()
+        name: text.split(b"\n\n## Assumptions\n")[0].split(b"\n\n## Diagram\n")[0] + b"\n"
+        for name, text in markdown(first).items()
     }
     again = by_number(empty)
     assert again[1].status == S.SUPERSEDED and again[1].superseded_by == again[2]

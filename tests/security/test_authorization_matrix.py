@@ -34,7 +34,8 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from decisions.jobs import JobStatus
-from decisions.models import DecisionAttachment, ExportJob, Role
+from decisions.models import DecisionAttachment, DecisionStatus, ExportJob, Role
+from decisions.records.services import decision_transition
 from decisions.reviews.services import session_close
 from patterns.engine import PATTERN_NAMES
 from probes.models import ProbeRun
@@ -132,6 +133,19 @@ MATRIX: dict[str, Rule] = {
     "probes:run-create": Rule(F, F, "endpoint"),
     "probes:run-detail": Rule(V, None, "run"),
     "probes:run-cancel": Rule(None, F, "run"),
+    # Living decisions
+    "inbox": Rule(LOGGED_IN, None),
+    "inbox-read": Rule(None, LOGGED_IN),
+    "living-health": Rule(V, None),
+    "living-run-all": Rule(None, M),
+    "living-settings": Rule(F, F),
+    "living-run-one": Rule(None, M, "accepted_adr"),
+    "living-review-settings": Rule(None, F, "accepted_adr"),
+    "living-supersede": Rule(None, M, "adr"),
+    "living-to-review": Rule(None, F, "adr"),
+    "assumption-add": Rule(None, F, "accepted_adr"),
+    "assumption-edit": Rule(None, F, "assumption"),
+    "assumption-delete": Rule(None, F, "assumption", destructive=True),
 }
 
 ATTACHMENT = "images/flow.png"
@@ -181,6 +195,8 @@ def objects(acme, owner, member, tmp_path, settings):
     closed = session_close(
         session=make_session(acme, owner, make_proposals(acme, owner, count=1)), by=owner
     )
+    accepted = drafted(acme, member)
+    decision_transition(decision=accepted, to=DecisionStatus.ACCEPTED, by=owner)
     endpoint = make_endpoint(acme, "http://127.0.0.1:9/health")
     run = ProbeRun.objects.create(
         team=acme, endpoint=endpoint, url=endpoint.url, rate=10, duration_s=1,
@@ -199,6 +215,8 @@ def objects(acme, owner, member, tmp_path, settings):
         "endpoint": endpoint.pk,
         "run": run.pk,
         "job": job.pk,
+        "accepted_adr": accepted.number,
+        "assumption": accepted.assumptions.first().pk,
     }
 
 

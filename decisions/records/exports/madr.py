@@ -132,6 +132,7 @@ def to_madr(decision: Decision, *, svg_path: str | None = None, mermaid: str | N
             else decision.more_information
         )
     section("## More Information", more)
+    section("## Assumptions", assumptions_markdown(decision))
     section("## Diagram", diagram_markdown(svg_path, mermaid))
     return "\n".join(parts) + "\n"
 
@@ -144,3 +145,48 @@ def pros_and_cons_markdown(option: dict[str, Any]) -> str:
     if summary and lines:
         return summary + "\n\n" + "\n".join(lines)
     return summary or "\n".join(lines)
+
+
+def assumption_rows(decision: Decision) -> list[dict[str, str]]:
+    """Each assumption with its last measurement and status, as text (Markdown and PDF)."""
+    rows = []
+    for a in decision.assumptions.all():
+        last = a.checks.exclude(status="pending").first()
+        if last is None or last.value is None:
+            measured = "not measured"
+        else:
+            measured = f"{last.value:.4g} {a.unit} on {last.measured_at:%Y-%m-%d %H:%M} UTC"
+        status = a.get_status_display()
+        if last is not None and last.reason and a.status in ("failed", "invalid"):
+            status += f": {one_line(last.reason)}"
+        rows.append(
+            {
+                "assumption": a.label,
+                "source": a.get_source_display().lower(),
+                "measured": measured,
+                "status": status,
+            }
+        )
+    return rows
+
+
+def assumptions_markdown(decision: Decision) -> str:
+    rows = assumption_rows(decision)
+    if not rows:
+        return ""
+
+    def cell(text: str) -> str:
+        return one_line(text).replace("|", "\\|")
+
+    lines = []
+    if decision.at_risk_reason:
+        lines += [f"**At risk:** {one_line(decision.at_risk_reason)}.", ""]
+    lines += [
+        "| Assumption | Source | Last measured | Status |",
+        "| --- | --- | --- | --- |",
+    ]
+    lines += [
+        f"| {cell(r['assumption'])} | {r['source']} | {cell(r['measured'])} | {cell(r['status'])} |"
+        for r in rows
+    ]
+    return "\n".join(lines)

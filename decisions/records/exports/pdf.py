@@ -20,6 +20,7 @@ from markdown_it.common.normalize_url import normalizeLink
 from decisions.markdown import render_markdown
 from decisions.models import Decision
 from decisions.pdf import FILES_ORIGIN, ONE_TIMEOUT_S, render_pdf
+from decisions.records.exports.madr import assumption_rows
 from decisions.records.imports.parse import image_targets
 from decisions.records.selectors import (
     decision_diagram_svg,
@@ -98,6 +99,7 @@ def record_context(
         },
         "diagram_svg": svg,
         "evidence": decision_evidence(decision=decision),
+        "assumptions": assumption_rows(decision),
         "supersedes": sorted(decision.supersedes.all(), key=lambda d: d.number),
     }
 

@@ -110,6 +110,8 @@ H2_NAMES = {
     "links": "links",
     # Archway's export writes the pattern diagram here; it is drawn again, never imported.
     "diagram": "diagram",
+    # Likewise the assumptions and their last measurements: data of the living record.
+    "assumptions": "assumptions",
 }
 H3_OUTCOME = {
     "consequences": "consequences",

@@ -1,0 +1,1 @@
+"""Living decisions: accepted ADRs re-check their assumptions, and people are told."""
