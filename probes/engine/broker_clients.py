@@ -36,6 +36,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, cast
 from urllib.parse import parse_qsl, unquote
 
+from probes.engine.model import GuardedAddress
+
 PREFIX = "archway-probe"
 # A queue or stream left by a killed probe removes itself after this long unused.
 LEFTOVER_EXPIRY_S = 600
@@ -58,19 +60,6 @@ _MQTT_LOG = logging.getLogger("archway.probe.mqtt")
 _MQTT_LOG.setLevel(logging.ERROR)
 
 OnMessage = Callable[[bytes], None]
-
-
-class _Guarded(Protocol):
-    @property
-    def scheme(self) -> str: ...
-    @property
-    def host(self) -> str: ...
-    @property
-    def port(self) -> int: ...
-    @property
-    def address(self) -> str: ...
-    @property
-    def path_and_query(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -98,7 +87,7 @@ class BrokerTarget:
     @classmethod
     def from_guarded(
         cls,
-        guarded: _Guarded,
+        guarded: GuardedAddress,
         credentials: Any = None,
         *,
         timeout_s: float = 2.0,

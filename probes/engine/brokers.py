@@ -47,6 +47,7 @@ from probes.engine.runner import (
     _tick,
     measured_window,
     per_second_rows,
+    run_progress,
     self_check,
 )
 
@@ -279,17 +280,7 @@ class _BrokerRun:
                 entry[3].set_result(None)
 
     def progress(self, now: float) -> Progress:
-        total = self.plan.warmup_s + self.plan.duration_s
-        elapsed = max(0.0, now - self.t0)
-        return Progress(
-            percent=round(min(100.0, 100.0 * elapsed / total), 1),
-            sent=self.sent,
-            completed=self.completed,
-            errors=self.error_total,
-            p50_ms=self.corrected.value_at_percentile(50) / 1000,
-            p99_ms=self.corrected.value_at_percentile(99) / 1000,
-            elapsed_s=round(elapsed, 3),
-        )
+        return run_progress(self, now)
 
     def in_flight(self) -> int:
         """Messages published and not yet consumed or given up, plus queued ones."""

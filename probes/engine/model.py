@@ -17,7 +17,9 @@ ERROR_CLASSES = ("connect", "timeout", "read", "write", "protocol", "4xx", "5xx"
 BROKER_KINDS = frozenset({"amqp", "redis", "nats", "mqtt"})
 
 
-class _Guarded(Protocol):
+class GuardedAddress(Protocol):
+    """What the engines need of a checked target (``probes.egress.GuardedTarget``)."""
+
     # Read-only, so frozen dataclasses match.
     @property
     def scheme(self) -> str: ...
@@ -54,7 +56,7 @@ class Target:
     @classmethod
     def from_guarded(
         cls,
-        guarded: _Guarded,
+        guarded: GuardedAddress,
         *,
         method: str = "GET",
         headers: Iterable[tuple[str, str]] | Mapping[str, str] = (),

@@ -328,17 +328,7 @@ class _Run:
                 self.fail(conn, "timeout")
 
     def progress(self, now: float) -> Progress:
-        total = self.plan.warmup_s + self.plan.duration_s
-        elapsed = max(0.0, now - self.t0)
-        return Progress(
-            percent=round(min(100.0, 100.0 * elapsed / total), 1),
-            sent=self.sent,
-            completed=self.completed,
-            errors=self.error_total,
-            p50_ms=self.corrected.value_at_percentile(50) / 1000,
-            p99_ms=self.corrected.value_at_percentile(99) / 1000,
-            elapsed_s=round(elapsed, 3),
-        )
+        return run_progress(self, now)
 
     def in_flight(self) -> int:
         return sum(1 for c in self.conns if c.busy) + self.opening + len(self.pending)
@@ -582,6 +572,22 @@ def self_check(
             "the generator, not the target, may be the bottleneck"
         )
     return lag_p99_ms, late_fraction, reasons
+
+
+def run_progress(run: Any, now: float) -> Progress:
+    """Where a run (HTTP or broker) stands ``now``: share of the planned time, counts, and
+    the live corrected p50/p99."""
+    total = run.plan.warmup_s + run.plan.duration_s
+    elapsed = max(0.0, now - run.t0)
+    return Progress(
+        percent=round(min(100.0, 100.0 * elapsed / total), 1),
+        sent=run.sent,
+        completed=run.completed,
+        errors=run.error_total,
+        p50_ms=run.corrected.value_at_percentile(50) / 1000,
+        p99_ms=run.corrected.value_at_percentile(99) / 1000,
+        elapsed_s=round(elapsed, 3),
+    )
 
 
 def per_second_rows(seconds: dict[int, _Second]) -> list[dict[str, Any]]:
