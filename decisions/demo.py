@@ -70,6 +70,7 @@ USE_CASES: list[tuple[str, str, str, dict[str, object], list[Hop]]] = [
             consumers=4,
             ordering="per-entity",
             delivery="at-least-once",
+            broker_service="order-events",
         ),
         [Hop("notifications", 5, 30, critical=False)],
     ),

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from patterns.engine import HopEvidence
+from patterns.engine import HopEvidence, UseCaseInput
 
 if TYPE_CHECKING:
     from decisions.models import ChainHop, Team, UseCase
@@ -57,10 +57,33 @@ class HopEvidenceRow:
     # What a facilitator can do next: measure the endpoint, or add one for the hop.
     action_label: str = ""
     action_link: str = ""
+    # "hop" for a call of the chain; "broker" for the use case's broker, where the
+    # measured p50/p99 are the delivery latency and the stated figure is the staleness
+    # budget in seconds.
+    kind: str = "hop"
+    stated_staleness_s: float | None = None
+    rate_per_s: float | None = None
+    confirm_p99_ms: float | None = None
+    lost: int = 0
+    duplicates: int = 0
+    reordered: int = 0
+
+    @property
+    def over_staleness(self) -> bool:
+        return (
+            self.kind == "broker"
+            and self.measured_p99_ms is not None
+            and self.stated_staleness_s is not None
+            and self.measured_p99_ms > 1000.0 * self.stated_staleness_s
+        )
 
     @property
     def p99_over_stated(self) -> bool:
-        return self.measured_p99_ms is not None and self.measured_p99_ms > self.stated_p99_ms
+        return (
+            self.kind == "hop"
+            and self.measured_p99_ms is not None
+            and self.measured_p99_ms > self.stated_p99_ms
+        )
 
 
 RowsProvider = Callable[["Team", "UseCase", Sequence["ChainHop"]], list[HopEvidenceRow]]
@@ -90,11 +113,20 @@ def evidence_for(team_id: int, services: Iterable[str]) -> dict[str, HopEvidence
     return found
 
 
+def evidence_for_input(team_id: int, use_case_input: UseCaseInput) -> dict[str, HopEvidence]:
+    """Evidence for everything a use case names: its hops' services and its broker."""
+    services = [hop.service for hop in use_case_input.chain]
+    if use_case_input.broker_service:
+        services.append(use_case_input.broker_service)
+    return evidence_for(team_id, services)
+
+
 def usecase_evidence(
     *, team: Team, use_case: UseCase, hops: Sequence[ChainHop]
 ) -> list[HopEvidenceRow]:
-    """Per hop of the use case's chain, in order: what measured it; empty without a provider."""
-    if not hops or not _rows_provider:
+    """Per hop of the use case's chain, in order, then its broker if it names one: what
+    measured it; empty without a provider."""
+    if not (hops or use_case.broker_service) or not _rows_provider:
         return []
     return _rows_provider[0](team, use_case, hops)
 

@@ -50,17 +50,36 @@ def answers_on_loopback(port: int) -> bool:
         return False
 
 
-def broker_endpoints() -> list[tuple[str, str, Credentials | None]]:
-    """(name, URL, login) of the demo brokers: Redis always, the others when they answer."""
-    found: list[tuple[str, str, Credentials | None]] = [
-        ("Order events (Redis stream)", f"redis://127.0.0.1:6379/{demo_redis_db()}", None)
+def broker_endpoints() -> list[tuple[str, str, str, Credentials | None]]:
+    """(name, service, URL, login) of the demo brokers: Redis always, the others when they
+    answer. The Redis stream carries "order-events", the broker the demo's "Order
+    notifications" use case names for its asynchronous half."""
+    found: list[tuple[str, str, str, Credentials | None]] = [
+        (
+            "Order events (Redis stream)",
+            "order-events",
+            f"redis://127.0.0.1:6379/{demo_redis_db()}",
+            None,
+        )
     ]
     if answers_on_loopback(5672):
         found.append(
-            ("Order events (RabbitMQ)", "amqp://127.0.0.1:5672/", Credentials("guest", "guest"))
+            (
+                "Order events (RabbitMQ)",
+                "order-events-rabbitmq",
+                "amqp://127.0.0.1:5672/",
+                Credentials("guest", "guest"),
+            )
         )
     if answers_on_loopback(4222):
-        found.append(("Order events (NATS JetStream)", "nats://127.0.0.1:4222?jetstream=1", None))
+        found.append(
+            (
+                "Order events (NATS JetStream)",
+                "order-events-nats",
+                "nats://127.0.0.1:4222?jetstream=1",
+                None,
+            )
+        )
     return found
 
 
@@ -89,11 +108,12 @@ def seed_demo() -> list[str]:
         )
         if made:
             created.append(f"endpoint {name!r}")
-    for name, url, login in broker_endpoints():
+    for name, service, url, login in broker_endpoints():
         _, made = Endpoint.objects.get_or_create(
             team=team,
             name=name,
             defaults={
+                "service": service,
                 "url": url,
                 "credentials_sealed": seal(login, settings.PROBE_CREDENTIALS_KEY) if login else "",
                 "timeout_s": 2.0,

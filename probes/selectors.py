@@ -14,7 +14,7 @@ from django.urls import reverse
 from decisions.evidence import HopEvidenceRow
 from decisions.models import ChainHop, Team, UseCase
 from patterns.engine import HopEvidence, chain_estimate
-from probes.models import Endpoint, JobStatus, ProbeRun
+from probes.models import BROKER_KINDS, Endpoint, JobStatus, ProbeRun
 
 
 def endpoint_list(*, team: Team, archived: bool = False) -> QuerySet[Endpoint]:
@@ -48,8 +48,13 @@ def run_list(*, team: Team, endpoint: Endpoint | None = None) -> QuerySet[ProbeR
     return runs
 
 
-def latest_valid_runs(*, team_id: int, services: Iterable[str]) -> dict[str, ProbeRun]:
-    """Per service name: the newest finished, valid probe of an endpoint linked to it."""
+def latest_valid_runs(
+    *, team_id: int, services: Iterable[str], brokers: bool | None = None
+) -> dict[str, ProbeRun]:
+    """Per service name: the newest finished, valid probe of an endpoint linked to it.
+
+    ``brokers``: True for broker endpoints only, False for calls (HTTP, gRPC) only, None
+    for either."""
     names = [name for name in set(services) if name]
     found: dict[str, ProbeRun] = {}
     if not names:
@@ -65,6 +70,9 @@ def latest_valid_runs(*, team_id: int, services: Iterable[str]) -> dict[str, Pro
         .select_related("endpoint")
         .order_by("-finished_at", "-pk")
     )
+    if brokers is not None:
+        kinds = {"endpoint__kind__in": BROKER_KINDS}
+        runs = runs.filter(**kinds) if brokers else runs.exclude(**kinds)
     for run in runs:
         found.setdefault(run.endpoint.service, run)
         if len(found) == len(names):
@@ -81,13 +89,35 @@ def evidence_from_run(run: ProbeRun) -> HopEvidence:
     samples = int(s.get("requests") or 0)
     errors = s.get("errors") or {}
     failed = sum(errors.values()) if isinstance(errors, dict) else int(errors)
+    source = f"probe #{run.pk} of {run.endpoint.name}, {when} UTC".strip()
+    if run.endpoint.kind in BROKER_KINDS:
+        # Delivery: a message counts as delivered when the consumer received it.
+        lost = int(s.get("lost") or 0)
+        return HopEvidence(
+            p50_ms=float(s.get("p50_ms", 0.0)),
+            p99_ms=float(s.get("p99_ms", 0.0)),
+            source=source,
+            samples=samples,
+            successes=max(0, samples - failed - lost),
+            kind="broker",
+            rate_per_s=float(s.get("rps") or 0.0),
+            confirm_p50_ms=_number_or_none(s.get("confirm_p50_ms")),
+            confirm_p99_ms=_number_or_none(s.get("confirm_p99_ms")),
+            lost=lost,
+            duplicates=int(s.get("duplicates") or 0),
+            reordered=int(s.get("reordered") or 0),
+        )
     return HopEvidence(
         p50_ms=float(s.get("p50_ms", 0.0)),
         p99_ms=float(s.get("p99_ms", 0.0)),
-        source=f"probe #{run.pk} of {run.endpoint.name}, {when} UTC".strip(),
+        source=source,
         samples=samples,
         successes=max(0, samples - failed),
     )
+
+
+def _number_or_none(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 def measured_evidence(team_id: int, services: Iterable[str]) -> dict[str, HopEvidence]:
@@ -109,9 +139,10 @@ def usecase_evidence_rows(
     """
     services = [hop.service for hop in hops]
     by_service: dict[str, Endpoint] = {}
-    for found in Endpoint.objects.filter(team=team, service__in=services):
+    calls = Endpoint.objects.filter(team=team, service__in=services).exclude(kind__in=BROKER_KINDS)
+    for found in calls:
         by_service.setdefault(found.service, found)
-    runs = latest_valid_runs(team_id=team.pk, services=services)
+    runs = latest_valid_runs(team_id=team.pk, services=services, brokers=False)
     rows = []
     for hop in hops:
         run = runs.get(hop.service)
@@ -153,7 +184,56 @@ def usecase_evidence_rows(
                 action_link=action_link,
             )
         )
+    if use_case.broker_service:
+        rows.append(_broker_row(team, use_case))
     return rows
+
+
+def _broker_row(team: Team, use_case: UseCase) -> HopEvidenceRow:
+    """The use case's broker: its endpoint, and delivery against the staleness budget."""
+    service = use_case.broker_service
+    run = latest_valid_runs(team_id=team.pk, services=[service], brokers=True).get(service)
+    endpoint = (
+        run.endpoint
+        if run is not None
+        else Endpoint.objects.filter(team=team, service=service, kind__in=BROKER_KINDS)
+        .order_by("name")
+        .first()
+    )
+    measured = (run.summary or {}) if run is not None else {}
+    if endpoint is not None:
+        action_label = "Probe it"
+        action_link = reverse("probes:run-create", args=[team.slug, endpoint.pk])
+        action_link += f"?use_case={use_case.pk}"
+    else:
+        action_label = "Add broker endpoint"
+        action_link = reverse("probes:endpoint-create", args=[team.slug])
+        action_link += f"?{urlencode({'service': service})}"
+    return HopEvidenceRow(
+        service=service,
+        stated_p50_ms=0.0,
+        stated_p99_ms=0.0,
+        kind="broker",
+        stated_staleness_s=use_case.staleness_s,
+        endpoint_name=endpoint.name if endpoint else "",
+        endpoint_url=endpoint.url if endpoint else "",
+        endpoint_link=reverse("probes:endpoint-detail", args=[team.slug, endpoint.pk])
+        if endpoint
+        else "",
+        measured_p50_ms=measured.get("p50_ms"),
+        measured_p99_ms=measured.get("p99_ms"),
+        measured_at=run.finished_at if run else None,
+        measurement_label=f"probe #{run.pk}" if run else "",
+        measurement_link=reverse("probes:run-detail", args=[team.slug, run.pk]) if run else "",
+        samples=int(measured.get("requests") or 0),
+        rate_per_s=measured.get("rps"),
+        confirm_p99_ms=_number_or_none(measured.get("confirm_p99_ms")),
+        lost=int(measured.get("lost") or 0),
+        duplicates=int(measured.get("duplicates") or 0),
+        reordered=int(measured.get("reordered") or 0),
+        action_label=action_label,
+        action_link=action_link,
+    )
 
 
 def run_verdict(run: ProbeRun) -> dict[str, Any] | None:

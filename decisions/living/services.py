@@ -30,7 +30,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
-from decisions.evidence import Measurement, evidence_for, remeasurer
+from decisions.evidence import Measurement, evidence_for_input, remeasurer
 from decisions.living.derive import CHAIN, derive_assumptions, judge
 from decisions.living.schedule import next_check_at
 from decisions.models import (
@@ -566,7 +566,7 @@ def decision_reevaluate(*, decision: Decision) -> dict[str, Any]:
     if snapshot is None:
         return {"top": "", "chain": {}, "measured_hops": []}
     use_case_input = snapshot_input(snapshot.inputs)
-    evidence = evidence_for(decision.team_id, (hop.service for hop in use_case_input.chain))
+    evidence = evidence_for_input(decision.team_id, use_case_input)
     evidence.update(_checked_evidence(decision))
     answer = recommend(use_case_input, evidence)
     chain = answer.to_dict().get("chain_estimate") or {}

@@ -178,6 +178,7 @@ class Evidence:
     p50_ms: float
     p99_ms: float
     source: str
+    kind: str = "call"  # "broker": p50/p99 are the delivery latency of the async half
 
 
 def decision_evidence(*, decision: Decision) -> list[Evidence]:
@@ -191,6 +192,7 @@ def decision_evidence(*, decision: Decision) -> list[Evidence]:
             p50_ms=float(found.get("p50_ms", 0)),
             p99_ms=float(found.get("p99_ms", 0)),
             source=str(found.get("source", "")),
+            kind=str(found.get("kind") or "call"),
         )
         for name, found in sorted(snapshot.evidence.items())
     ]
@@ -207,10 +209,16 @@ def decision_latest_evidence(*, decision: Decision) -> list[Evidence]:
     services = [
         str(hop.get("service")) for hop in snapshot.inputs.get("chain") or [] if hop.get("service")
     ]
+    if snapshot.inputs.get("broker_service"):
+        services.append(str(snapshot.inputs["broker_service"]))
     latest = evidence_for(decision.team_id, services)
     for name, found in latest.items():
         used[name] = Evidence(
-            service=name, p50_ms=found.p50_ms, p99_ms=found.p99_ms, source=found.source
+            service=name,
+            p50_ms=found.p50_ms,
+            p99_ms=found.p99_ms,
+            source=found.source,
+            kind=found.kind,
         )
     return [used[name] for name in sorted(used)]
 

@@ -244,6 +244,7 @@ def draft_from_recommendation(
     ]
 
     more = []
+    more += _measured_markdown(output)
     more += _revisit_markdown(output)
     more += _availability_markdown(output.get("availability") or {})
     if output.get("supporting"):
@@ -278,7 +279,7 @@ def draft_from_recommendation(
         "chosen_pattern": top["pattern"],
         "justification": justification,
         "consequences": "\n".join(consequences),
-        "confirmation": _confirmation(output.get("chain_estimate") or {}),
+        "confirmation": _confirmation(output),
         "more_information": "\n".join(more).strip(),
     }
 
@@ -350,6 +351,8 @@ def _requirements_markdown(inputs: Mapping[str, Any]) -> str:
         f"* Ordering: {get('ordering')}; delivery: {get('delivery')}",
         f"* Streaming: {get('streaming')}",
     ]
+    if get("broker_service"):
+        lines.append(f"* Broker of the asynchronous half: {get('broker_service')}")
     chain = get("chain", []) or []
     if chain:
         hops = ", ".join(
@@ -372,8 +375,94 @@ def _role_text(hop: Mapping[str, Any]) -> str:
     return "side-effect, after the answer" if role == "side-effect" else role
 
 
-def _confirmation(estimate: Mapping[str, Any]) -> str:
+def _ms(value: float) -> str:
+    return f"{value:,.0f} ms" if value >= 10 else f"{value:.2g} ms"
+
+
+def _measured_markdown(output: Mapping[str, Any]) -> list[str]:
+    """Stated against measured, for the part before the answer (the hops) and the part
+    after it (the broker), as one table."""
+    hops = (output.get("chain_estimate") or {}).get("hops") or []
+    broker = output.get("broker")
+    if not any(hop.get("source") == "measured" for hop in hops) and not broker:
+        return []
+    rows = ["| Part | Stated | Measured | Source |", "| --- | --- | --- | --- |"]
+    for hop in hops:
+        when = "before the answer" if hop.get("critical", True) else "after the answer"
+        stated_p50 = hop.get("stated_p50_ms", hop["p50_ms"])
+        stated_p99 = hop.get("stated_p99_ms", hop["p99_ms"])
+        measured = (
+            f"p50 {hop['p50_ms']:g} / p99 {hop['p99_ms']:g} ms"
+            if hop.get("source") == "measured"
+            else "not measured"
+        )
+        rows.append(
+            f"| {_cell(hop['service'])} ({when}) | p50 {stated_p50:g} / p99 {stated_p99:g} ms "
+            f"| {measured} | {_cell(hop.get('evidence', ''))} |"
+        )
+    if broker:
+        budget = f"staleness budget {broker['staleness_budget_s']:g} s"
+        service = _cell(broker["service"])
+        if broker.get("measured"):
+            verdict = "within" if broker.get("within_staleness") else "over"
+            rows.append(
+                f"| {service}: delivery (after the answer) | {budget} | "
+                f"p50 {_ms(broker['delivery_p50_ms'])} / p99 {_ms(broker['delivery_p99_ms'])} "
+                f"at {broker['rate_per_s']:,.0f} msg/s: {verdict} | {_cell(broker['source'])} |"
+            )
+            confirm = broker.get("confirm_p99_ms")
+            rows.append(
+                f"| {service}: publish confirmation | not stated | "
+                + (f"p99 {_ms(confirm)}" if confirm is not None else "none (no confirms)")
+                + f" | {_cell(broker['source'])} |"
+            )
+            loss = "occasional loss accepted" if broker.get("loss_ok") else "no loss"
+            rows.append(
+                f"| {service}: lost / duplicated / out of order | {loss} | "
+                f"{broker['lost']} / {broker['duplicates']} / {broker['reordered']} of "
+                f"{broker['messages']:,} messages | {_cell(broker['source'])} |"
+            )
+        else:
+            rows.append(f"| {service}: delivery (after the answer) | {budget} | not measured | |")
+    return ["### Measured against stated", "", *rows, ""]
+
+
+def _cell(text: str) -> str:
+    """Text for one Markdown table cell."""
+    return " ".join(str(text).split()).replace("|", "\\|")
+
+
+def _confirmation(output: Mapping[str, Any]) -> str:
+    estimate = output.get("chain_estimate") or {}
+    broker = output.get("broker")
+    if not broker:
+        async_text = ""
+    elif broker.get("measured"):
+        verdict = "within" if broker.get("within_staleness") else "over"
+        async_text = (
+            f" The asynchronous half runs over {broker['service']}: events reach consumers in "
+            f"p99 {_ms(broker['delivery_p99_ms'])} at {broker['rate_per_s']:,.0f} msg/s, "
+            f"{verdict} the staleness budget of {broker['staleness_budget_s']:g} s."
+        )
+        if broker.get("confirm_p99_ms") is not None:
+            async_text += (
+                f" Its publish confirmation (p99 {_ms(broker['confirm_p99_ms'])}) is part of "
+                "what the caller waits for when the event is published before the answer."
+            )
+        async_text += (
+            f" The probe saw {broker['lost']} lost, {broker['duplicates']} duplicated and "
+            f"{broker['reordered']} out-of-order messages of {broker['messages']:,}. Probe "
+            f"{broker['service']} again at the peak rate before and after the change."
+        )
+    else:
+        async_text = (
+            f" The asynchronous half runs over {broker['service']}, not measured yet: probe it "
+            f"to confirm that delivery stays within the staleness budget of "
+            f"{broker['staleness_budget_s']:g} s."
+        )
     if not estimate.get("critical_hops"):
+        if async_text:
+            return "No synchronous hop sits on the caller's path." + async_text
         return (
             "No synchronous hop sits on the caller's path. Confirm in production that "
             "the queue or topic lag stays within the staleness the use case allows."
@@ -389,7 +478,7 @@ def _confirmation(estimate: Mapping[str, Any]) -> str:
     if measured:
         text += f" Measured by probes: {', '.join(measured)}."
     text += " Confirm with a probe run of the chain before and after the change."
-    return text
+    return text + async_text
 
 
 def _lower_first(text: str) -> str:

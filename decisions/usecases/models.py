@@ -182,6 +182,7 @@ class UseCase(models.Model):
         return UseCaseInput(
             name=self.name,
             chain=tuple(hop.to_hop() for hop in hops),
+            broker_service=self.broker_service,
             **{field: getattr(self, field) for field in self.REQUIREMENT_FIELDS},
         )
 

@@ -8,7 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from decisions.editing import EditConflict
-from decisions.evidence import evidence_for
+from decisions.evidence import evidence_for_input
 from decisions.models import ChainHop, Decision, RecommendationSnapshot, Team, UseCase
 from decisions.teams.services import activity_record
 from patterns.engine import Hop, UseCaseInput, recommend
@@ -17,7 +17,7 @@ from patterns.engine import Hop, UseCaseInput, recommend
 def use_case_recommend(*, team: Team, use_case_input: UseCaseInput) -> dict[str, Any]:
     """The engine's answer as a dict, with measured evidence for the chain where probes
     have some, and what would change it (the panel shows both)."""
-    evidence = evidence_for(team.pk, (hop.service for hop in use_case_input.chain))
+    evidence = evidence_for_input(team.pk, use_case_input)
     return recommend(use_case_input, evidence, sensitivity=True).to_dict()
 
 
@@ -62,7 +62,7 @@ def use_case_save(
 def use_case_snapshot(*, use_case: UseCase, by: User | None) -> RecommendationSnapshot:
     """Evaluate the saved use case again (new evidence, new rule pack) and keep the answer."""
     use_case_input = use_case.to_input()
-    evidence = evidence_for(use_case.team_id, (hop.service for hop in use_case_input.chain))
+    evidence = evidence_for_input(use_case.team_id, use_case_input)
     answer = recommend(use_case_input, evidence, sensitivity=True)
     output = answer.to_dict()
     snapshot = RecommendationSnapshot.objects.create(

@@ -242,7 +242,7 @@ def _questionnaire(request: TeamRequest, membership: Membership, use_case: UseCa
     if request.method == "POST":
         form = UseCaseForm(request.POST, instance=use_case)
         formset = HopFormSet(request.POST, prefix=HOP_PREFIX)
-        if form.is_valid() and formset.is_valid():
+        if form.is_valid() and formset.is_valid() and not _broker_clashes(form, formset):
             expected, base = posted_base(request.POST)
             use_case = form.save(commit=False)
             use_case.team = team
@@ -342,7 +342,27 @@ def _input_from(
         problems.extend(map(str, formset.non_form_errors()))
     if problems:
         return None, problems
+    if _broker_clashes(form, formset):
+        return None, [f"{form.fields['broker_service'].label}: {BROKER_CLASH}"]
     data = {name: form.cleaned_data[name] for name in UseCase.REQUIREMENT_FIELDS}
     return UseCaseInput(
-        name=form.cleaned_data.get("name") or "", chain=tuple(_hops(formset)), **data
+        name=form.cleaned_data.get("name") or "",
+        chain=tuple(_hops(formset)),
+        broker_service=form.cleaned_data.get("broker_service") or "",
+        **data,
     ), []
+
+
+BROKER_CLASH = (
+    "Name the broker apart from the chain's services: a hop is a call the caller makes, "
+    "the broker carries what runs after it."
+)
+
+
+def _broker_clashes(form: UseCaseForm, formset: BaseFormSet[HopForm]) -> bool:
+    """The broker named like one of the hops (both forms already valid); adds the error."""
+    broker = (form.cleaned_data.get("broker_service") or "").strip()
+    if broker and any(hop.service == broker for hop in _hops(formset)):
+        form.add_error("broker_service", BROKER_CLASH)
+        return True
+    return False

@@ -40,6 +40,17 @@ DERIVED_HELP: dict[str, str] = {
     "max_hop_spread": "largest p99 / p50 ratio among the critical hops (1 without any)",
     "measured_hops": "hops whose latency comes from measured evidence",
     "slowest_hop": "the service with the highest p99 among the critical hops ('' without any)",
+    "broker_measured": "a valid probe of the broker named in broker_service is in",
+    "broker_delivery_p50_ms": "measured p50, planned send to the consumer's receipt (0 if none)",
+    "broker_delivery_p99_ms": "measured p99, planned send to the consumer's receipt (0 if none)",
+    "broker_confirm_p99_ms": "measured p99 of the broker's publish confirmation (0 if none)",
+    "broker_rate": "messages per second the broker probe published",
+    "broker_messages": "messages the broker probe published",
+    "broker_lost": "messages the broker probe published and never received",
+    "broker_duplicates": "messages the broker probe received more than once",
+    "broker_reordered": "messages received after a later message of the same key",
+    "broker_loss_pct": "broker_lost as a percentage of broker_messages",
+    "broker_over_staleness": "the measured delivery p99 exceeds staleness_s",
 }
 # Only known after scoring; rules reading them may add supporting decisions and risks
 # but may not change scores.
@@ -59,6 +70,7 @@ class Situation:
     values: Mapping[str, Any]
     estimate: ChainEstimate
     all_hops: tuple[float, float, float]
+    broker: HopEvidence | None = None  # the measured broker_service, if any
 
 
 def situation_for(
@@ -107,7 +119,48 @@ def situation_for(
         measured_hops=sum(1 for hop in estimate.hops if hop.source == "measured"),
         slowest_hop=slowest,
     )
-    return Situation(values=values, estimate=estimate, all_hops=all_hops)
+    broker = broker_evidence(inp, evidence)
+    values.update(_broker_values(broker, inp))
+    return Situation(values=values, estimate=estimate, all_hops=all_hops, broker=broker)
+
+
+def broker_evidence(
+    inp: UseCaseInput, evidence: Mapping[str, HopEvidence] | None
+) -> HopEvidence | None:
+    """The broker probe's evidence for ``inp.broker_service``, if one measured it."""
+    found = (evidence or {}).get(inp.broker_service) if inp.broker_service else None
+    return found if found is not None and found.is_broker else None
+
+
+def _broker_values(broker: HopEvidence | None, inp: UseCaseInput) -> dict[str, Any]:
+    if broker is None:
+        return {
+            "broker_measured": False,
+            "broker_delivery_p50_ms": 0.0,
+            "broker_delivery_p99_ms": 0.0,
+            "broker_confirm_p99_ms": 0.0,
+            "broker_rate": 0.0,
+            "broker_messages": 0,
+            "broker_lost": 0,
+            "broker_duplicates": 0,
+            "broker_reordered": 0,
+            "broker_loss_pct": 0.0,
+            "broker_over_staleness": False,
+        }
+    messages = max(0, broker.samples)
+    return {
+        "broker_measured": True,
+        "broker_delivery_p50_ms": float(broker.p50_ms),
+        "broker_delivery_p99_ms": float(broker.p99_ms),
+        "broker_confirm_p99_ms": float(broker.confirm_p99_ms or 0.0),
+        "broker_rate": float(broker.rate_per_s),
+        "broker_messages": messages,
+        "broker_lost": broker.lost,
+        "broker_duplicates": broker.duplicates,
+        "broker_reordered": broker.reordered,
+        "broker_loss_pct": 100.0 * broker.lost / messages if messages else 0.0,
+        "broker_over_staleness": float(broker.p99_ms) > 1000.0 * float(inp.staleness_s),
+    }
 
 
 def sample_context() -> dict[str, Any]:

@@ -129,6 +129,12 @@ FIELD_HELP: dict[str, str] = {
         "Whether data flows as a stream: pushed by the server, sent by the client, or "
         "both ways at once. Streams favour gRPC or a broker over request-response."
     ),
+    "broker_service": (
+        "The service name of the broker that carries the asynchronous half (events, "
+        "queued work), if there is one. A probe of a broker endpoint with this name "
+        "measures delivery and publish-confirm latency, losses and duplicates, and the "
+        "asynchronous options are judged by those numbers."
+    ),
 }
 
 
@@ -184,6 +190,7 @@ class UseCaseInput:
     ordering: str = "none"
     delivery: str = "at-least-once"
     streaming: str = "none"
+    broker_service: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form, accepted back by ``parse_input``."""
@@ -200,7 +207,11 @@ class InputError(Exception):
         super().__init__("; ".join(f"{key}: {msg}" for key, msg in self.errors.items()))
 
 
-_STR_FIELDS: dict[str, int] = {"name": MAX_NAME_CHARS, "description": MAX_DESCRIPTION_CHARS}
+_STR_FIELDS: dict[str, int] = {
+    "name": MAX_NAME_CHARS,
+    "description": MAX_DESCRIPTION_CHARS,
+    "broker_service": MAX_SERVICE_CHARS,
+}
 _BOOL_FIELDS = ("caller_waits", "message_loss_ok", "distributed_transaction", "long_running")
 _FLOAT_FIELDS = (
     "latency_p95_ms",
@@ -325,7 +336,7 @@ def parse_input(data: Mapping[str, Any]) -> UseCaseInput:
             elif len(data[key]) > longest:
                 errors[key] = f"must be at most {longest:,} characters"
             else:
-                values[key] = data[key]
+                values[key] = data[key].strip() if key == "broker_service" else data[key]
     for key, allowed in CHOICES.items():
         if key in data:
             if isinstance(data[key], str) and data[key] in allowed:
@@ -371,6 +382,13 @@ def parse_input(data: Mapping[str, Any]) -> UseCaseInput:
     avg = values.get("avg_rps", _DEFAULTS.avg_rps)
     if "peak_rps" not in errors and "avg_rps" not in errors and peak < avg:
         errors["peak_rps"] = "must be >= avg_rps"
+
+    broker = values.get("broker_service", "")
+    if broker and any(hop.service == broker for hop in values.get("chain", ())):
+        errors["broker_service"] = (
+            "must differ from the chain's services: a hop is a call the caller makes, the "
+            "broker carries what runs after it"
+        )
 
     if errors:
         raise InputError(errors)

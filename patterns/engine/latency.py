@@ -106,6 +106,13 @@ class HopEvidence:
     ``samples`` requests were sent in the probe window and ``successes`` of them answered
     without an error or a timeout. The engine takes the lower bound of the 95% Wilson
     interval as the hop's availability, never the raw ratio.
+
+    ``kind`` says what was measured. A ``"call"`` (HTTP or gRPC) stands for a hop of the
+    chain. A ``"broker"`` stands for the use case's ``broker_service``: ``p50_ms`` and
+    ``p99_ms`` are then the delivery latency (planned send to the consumer's receipt),
+    ``samples`` the messages published at ``rate_per_s``, ``confirm_*`` the time to the
+    broker's publish confirmation (None where the protocol confirms nothing), and
+    ``lost``/``duplicates``/``reordered`` what the consumer saw go wrong.
     """
 
     p50_ms: float
@@ -113,6 +120,17 @@ class HopEvidence:
     source: str
     samples: int = 0
     successes: int = 0
+    kind: str = "call"
+    rate_per_s: float = 0.0
+    confirm_p50_ms: float | None = None
+    confirm_p99_ms: float | None = None
+    lost: int = 0
+    duplicates: int = 0
+    reordered: int = 0
+
+    @property
+    def is_broker(self) -> bool:
+        return self.kind == "broker"
 
     @property
     def success_ratio(self) -> float | None:
@@ -304,6 +322,8 @@ def resolve_hops(
     resolved = []
     for hop in hops:
         measured = evidence.get(hop.service)
+        if measured is not None and measured.is_broker:
+            measured = None  # a broker's delivery is not a call's latency
         p50, p99, source, note = hop.p50_ms, hop.p99_ms, "stated", ""
         availability = hop.availability
         availability_source = "unstated" if availability is None else "stated"

@@ -99,7 +99,9 @@ def rank(
             scores[pattern] += delta
     for pattern, complexity in pack.complexity.items():
         scores[pattern] -= complexity.cost
-    assessments = assess(inp, situation.estimate.hops, values, pack.active_requirements)
+    assessments = assess(
+        inp, situation.estimate.hops, values, pack.active_requirements, situation.broker
+    )
 
     position = {pattern: i for i, pattern in enumerate(PATTERN_ORDER)}
     feasible = sorted(

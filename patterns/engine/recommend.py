@@ -80,6 +80,8 @@ class Option:
     waited_p95_ms: float = 0.0
     waited_p99_ms: float = 0.0
     availability: Mapping[str, Any] = field(default_factory=dict)
+    # The broker's measured publish confirmation p99, when the waited part includes it.
+    confirm_p99_ms: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -97,6 +99,8 @@ class Option:
             "waited_p99_ms": round(self.waited_p99_ms, 3),
             "availability": dict(self.availability),
         }
+        if self.confirm_p99_ms is not None:
+            data["confirm_p99_ms"] = round(self.confirm_p99_ms, 3)
         if self.family == "hybrid":
             data["sync_steps"] = list(self.sync_steps)
             data["async_steps"] = list(self.async_steps)
@@ -127,6 +131,8 @@ class Recommendation:
     meets_all: bool = True
     relaxations: tuple[Relaxation, ...] = ()
     sensitivity: tuple[Sensitivity, ...] = ()
+    # The asynchronous half's broker, stated and measured (None when none is named).
+    broker: Mapping[str, Any] | None = None
 
     @property
     def top(self) -> Option:
@@ -146,6 +152,7 @@ class Recommendation:
             "relaxations": [item.to_dict() for item in self.relaxations],
             "sensitivity": [item.to_dict() for item in self.sensitivity],
             "availability": dict(self.top.availability),
+            "broker": None if self.broker is None else dict(self.broker),
         }
 
 
@@ -154,14 +161,21 @@ def _steps(pattern: str, assessment: Assessment, inp: UseCaseInput) -> tuple[tup
     before = tuple(hop.service for hop in assessment.design.before)
     after = tuple(hop.service for hop in assessment.design.after)
     if pattern == "request-event":
-        sync = ("validate request", *before, "respond to caller")
+        reactions: tuple[str, ...]
         if after:
-            later = ("publish event", *after)
+            reactions = after
         elif inp.consumers > 1:
-            later = ("publish event", f"{inp.consumers} consumers react")
+            reactions = (f"{inp.consumers} consumers react",)
         else:
-            later = ("publish event", "consumers react")
-        return sync, later
+            reactions = ("consumers react",)
+        if assessment.design.confirm is not None:
+            # The measured confirmation is part of the wait, so the publish is before the answer.
+            published = f"publish event to {inp.broker_service}, wait for its confirmation"
+            return ("validate request", *before, published, "respond to caller"), (
+                "deliver event",
+                *reactions,
+            )
+        return ("validate request", *before, "respond to caller"), ("publish event", *reactions)
     if pattern == "saga-orchestration":
         answer = "respond to caller" if before else "respond with saga id"
         sync = ("validate request", "record saga state", *before, answer)
@@ -225,7 +239,54 @@ def _option(
         waited_p95_ms=assessment.design.p95_ms,
         waited_p99_ms=assessment.design.p99_ms,
         availability=assessment.availability.to_dict(),
+        confirm_p99_ms=assessment.design.confirm[1] if assessment.design.confirm else None,
     )
+
+
+def _broker(inp: UseCaseInput, broker: HopEvidence | None) -> dict[str, Any] | None:
+    """The asynchronous half's broker: the staleness budget stated, and what a probe
+    measured against it (delivery, publish confirmation, losses), in numbers and words."""
+    if not inp.broker_service:
+        return None
+    budget_ms = 1000.0 * float(inp.staleness_s)
+    data: dict[str, Any] = {
+        "service": inp.broker_service,
+        "measured": broker is not None,
+        "staleness_budget_s": float(inp.staleness_s),
+        "loss_ok": inp.message_loss_ok,
+    }
+    if broker is None:
+        data["verdict"] = (
+            f"{inp.broker_service} is not measured yet; staleness budget "
+            f"{inp.staleness_s:g} s (stated)"
+        )
+        return data
+    within = float(broker.p99_ms) <= budget_ms
+    messages = max(0, broker.samples)
+    data.update(
+        source=broker.source,
+        delivery_p50_ms=round(float(broker.p50_ms), 3),
+        delivery_p99_ms=round(float(broker.p99_ms), 3),
+        rate_per_s=round(float(broker.rate_per_s), 1),
+        messages=messages,
+        lost=broker.lost,
+        duplicates=broker.duplicates,
+        reordered=broker.reordered,
+        loss_pct=round(100.0 * broker.lost / messages, 4) if messages else 0.0,
+        confirm_p50_ms=None if broker.confirm_p50_ms is None else round(broker.confirm_p50_ms, 3),
+        confirm_p99_ms=None if broker.confirm_p99_ms is None else round(broker.confirm_p99_ms, 3),
+        within_staleness=within,
+        verdict=(
+            f"events reach consumers in p99 {_ms(broker.p99_ms)} at "
+            f"{broker.rate_per_s:,.0f} msg/s; staleness budget {inp.staleness_s:g} s: "
+            + ("within" if within else "over")
+        ),
+    )
+    return data
+
+
+def _ms(value: float) -> str:
+    return f"{value:,.0f} ms" if value >= 10 else f"{value:.2g} ms"
 
 
 def recommend(
@@ -309,4 +370,5 @@ def recommend(
         meets_all=ranking.meets_all,
         relaxations=() if ranking.meets_all else relaxations_for(inp, evidence, pack, ranking),
         sensitivity=sensitivity_for(inp, evidence, pack, ranking) if sensitivity else (),
+        broker=_broker(inp, situation.broker),
     )

@@ -32,7 +32,13 @@ from patterns.engine.requirements import PREFIX_PATTERNS, Assessment, pct
 from patterns.engine.rules import RulePack
 
 MAX_RELAXATIONS = 5
-VALUE_CHANGES = ("latency-budget", "availability-target", "current-answer", "no-message-loss")
+VALUE_CHANGES = (
+    "latency-budget",
+    "availability-target",
+    "current-answer",
+    "no-message-loss",
+    "staleness-budget",
+)
 
 
 @dataclass(frozen=True)
@@ -57,8 +63,21 @@ def _ceil10(value: float) -> float:
     return float(math.ceil(value / 10.0) * 10)
 
 
-def _value_changes(pattern: str, found: Assessment, inp: UseCaseInput) -> list[Relaxation] | None:
-    """Value relaxations that fix every miss of ``pattern``, or None if one cannot be."""
+def _staleness_to(delivery_p99_ms: float) -> float:
+    """A staleness budget the measured delivery fits: tenths of a second below one, whole
+    seconds above."""
+    seconds = delivery_p99_ms / 1000.0
+    if seconds < 1.0:
+        return math.floor(seconds * 10.0 + 1.0) / 10.0
+    return float(math.floor(seconds) + 1)
+
+
+def _value_changes(
+    pattern: str, found: Assessment, inp: UseCaseInput, delivery_p99_ms: float = 0.0
+) -> list[Relaxation] | None:
+    """Value relaxations that fix every miss of ``pattern``, or None if one cannot be.
+
+    ``delivery_p99_ms``: the broker's measured delivery, for the staleness budget."""
     name = PATTERN_NAMES[pattern]
     changes: list[Relaxation] = []
     for miss in found.misses:
@@ -106,6 +125,18 @@ def _value_changes(pattern: str, found: Assessment, inp: UseCaseInput) -> list[R
                     f"If the caller only has to see its own writes, {name} can answer.",
                 )
             )
+        elif miss.requirement == "staleness-budget":
+            to = _staleness_to(delivery_p99_ms)
+            changes.append(
+                Relaxation(
+                    "staleness_s",
+                    to,
+                    pattern,
+                    f"Events reach consumers through {inp.broker_service} in p99 "
+                    f"{delivery_p99_ms:.0f} ms; a staleness budget of {to:g} s would accept "
+                    f"{name}.",
+                )
+            )
         elif miss.requirement == "no-message-loss":
             changes.append(
                 Relaxation(
@@ -133,7 +164,10 @@ def _hops_to_move(found: Assessment, inp: UseCaseInput) -> list[HopEstimate] | N
 
     def fits() -> bool:
         if "latency-budget" in missed and inp.caller_waits:
-            _, p95, p99 = sum_quantiles([(hop.p50_ms, hop.p99_ms) for hop in remaining])
+            pairs = [(hop.p50_ms, hop.p99_ms) for hop in remaining]
+            if found.design.confirm is not None:
+                pairs.append(found.design.confirm)
+            _, p95, p99 = sum_quantiles(pairs)
             if p95 > budget95 or p99 > budget99:
                 return False
         if "availability-target" in missed:
@@ -208,6 +242,7 @@ def relaxations_for(
     """Relaxations that would make a ruled-out option meet everything; see the docstring."""
     found: list[Relaxation] = []
     tried: set[tuple[tuple[str, str], ...]] = set()
+    delivery_p99_ms = float(ranking.situation.values.get("broker_delivery_p99_ms", 0.0))
 
     def works(pattern: str, changed: UseCaseInput, changes: list[Relaxation]) -> bool:
         # Options of one shape with the same misses propose the same changes: rank once.
@@ -221,7 +256,7 @@ def relaxations_for(
         assessment = ranking.assessments[pattern]
         if assessment.meets_all:
             continue
-        changes = _value_changes(pattern, assessment, inp)
+        changes = _value_changes(pattern, assessment, inp, delivery_p99_ms)
         if changes and works(pattern, _apply(inp, changes), changes):
             found += _together(changes)
         missed = {miss.requirement for miss in assessment.misses}
@@ -232,7 +267,7 @@ def relaxations_for(
                 for miss in assessment.misses
                 if miss.requirement not in ("latency-budget", "availability-target")
             )
-            others = _value_changes(pattern, replace(assessment, misses=rest), inp)
+            others = _value_changes(pattern, replace(assessment, misses=rest), inp, delivery_p99_ms)
             if hops and others is not None:
                 move = Relaxation(
                     f"role of {', '.join(hop.service for hop in hops)}",

@@ -12,6 +12,12 @@ Every option is given a concrete shape before it is judged:
 * publish/subscribe, a queue and a choreographed saga make the caller wait for nothing
   but the hand-off.
 
+When a probe measured the use case's broker (``broker_service``), the options that
+publish before they answer (``PUBLISH_PATTERNS``: the request-event hybrid, pub/sub, a
+queue, a choreographed saga) also wait for the broker's publish confirmation: its
+measured p50/p99 joins the waited part as one more log-normal term. The orchestrated
+saga answers once its own state is recorded and sends its commands after, so it does not.
+
 A hop the person marked as needed is never moved silently; moving it is a relaxation
 (see ``recommend.py``). The latency and availability checks then read the shape.
 
@@ -48,12 +54,13 @@ from functools import lru_cache
 from typing import Any
 
 from patterns.engine.inputs import UseCaseInput
-from patterns.engine.latency import HopEstimate, sum_quantiles
+from patterns.engine.latency import HopEstimate, HopEvidence, sum_quantiles
 from patterns.engine.meta import PATTERN_NAMES, PATTERN_ORDER
 from patterns.engine.rules import Requirement, render
 
 SYNC_PATTERNS = ("rest", "grpc")
 PREFIX_PATTERNS = ("request-event", "saga-orchestration")
+PUBLISH_PATTERNS = ("request-event", "event-driven", "message-queue", "saga-choreography")
 MAX_ATTEMPTS = 3
 
 
@@ -68,12 +75,28 @@ def names(hops: Sequence[HopEstimate]) -> str:
 
 @dataclass(frozen=True)
 class Design:
-    """An option's shape: the hops before the answer and those after it."""
+    """An option's shape: the hops before the answer and those after it.
+
+    ``confirm`` is the measured publish confirmation (p50, p99) the caller also waits
+    for, or None; ``p95_ms``/``p99_ms`` estimate everything waited for.
+    """
 
     before: tuple[HopEstimate, ...]
     after: tuple[HopEstimate, ...]
     p95_ms: float
     p99_ms: float
+    confirm: tuple[float, float] | None = None
+
+    @property
+    def waits(self) -> bool:
+        return bool(self.before) or self.confirm is not None
+
+    def waited_names(self, broker: str) -> str:
+        """What the caller waits for, in words."""
+        listed = [hop.service for hop in self.before]
+        if self.confirm is not None:
+            listed.append(f"the publish confirmation of {broker or 'the broker'}")
+        return ", ".join(listed)
 
 
 def _shape(pattern: str) -> str:
@@ -82,13 +105,21 @@ def _shape(pattern: str) -> str:
     return "prefix" if pattern in PREFIX_PATTERNS else "hand-off"
 
 
-def design_for(pattern: str, hops: Sequence[HopEstimate]) -> Design:
-    """What ``pattern`` makes the caller wait for; see the module docstring."""
-    return _design(_shape(pattern), tuple(hops))
+def design_for(
+    pattern: str, hops: Sequence[HopEstimate], confirm: tuple[float, float] | None = None
+) -> Design:
+    """What ``pattern`` makes the caller wait for; see the module docstring.
+
+    ``confirm``: the broker's measured publish confirmation (p50, p99), counted only for
+    the options that publish before they answer.
+    """
+    return _design(_shape(pattern), tuple(hops), confirm if pattern in PUBLISH_PATTERNS else None)
 
 
 @lru_cache(maxsize=1024)
-def _design(shape: str, hops: tuple[HopEstimate, ...]) -> Design:
+def _design(
+    shape: str, hops: tuple[HopEstimate, ...], confirm: tuple[float, float] | None
+) -> Design:
     before: tuple[HopEstimate, ...]
     after: tuple[HopEstimate, ...]
     if shape == "sync":
@@ -98,8 +129,21 @@ def _design(shape: str, hops: tuple[HopEstimate, ...]) -> Design:
         after = tuple(hop for hop in hops if hop.role == "side-effect")
     else:
         before, after = (), hops
-    _, p95, p99 = sum_quantiles([(hop.p50_ms, hop.p99_ms) for hop in before])
-    return Design(before=before, after=after, p95_ms=p95, p99_ms=p99)
+    pairs = [(hop.p50_ms, hop.p99_ms) for hop in before]
+    if confirm is not None:
+        pairs.append(confirm)
+    _, p95, p99 = sum_quantiles(pairs)
+    return Design(before=before, after=after, p95_ms=p95, p99_ms=p99, confirm=confirm)
+
+
+def confirm_pair(broker: HopEvidence | None) -> tuple[float, float] | None:
+    """The broker's measured publish confirmation as (p50, p99), if it confirms."""
+    if broker is None or broker.confirm_p99_ms is None or broker.confirm_p99_ms <= 0:
+        return None
+    p99 = float(broker.confirm_p99_ms)
+    # An older summary kept only the p99: a constant is the honest reading of one number.
+    p50 = float(broker.confirm_p50_ms) if broker.confirm_p50_ms else p99
+    return (min(p50, p99), p99)
 
 
 @dataclass(frozen=True)
@@ -297,7 +341,7 @@ class Assessment:
 
 
 def _latency_miss(pattern: str, design: Design, inp: UseCaseInput) -> Miss | None:
-    if not design.before:
+    if not design.waits:
         return None
     b95, b99 = float(inp.latency_p95_ms), float(inp.latency_p99_ms)
     if design.p95_ms <= b95 and design.p99_ms <= b99:
@@ -306,7 +350,7 @@ def _latency_miss(pattern: str, design: Design, inp: UseCaseInput) -> Miss | Non
     # off; a requirement no number can fix (a declared one) counts a full 1.
     shortfalls = [1.0 - b95 / design.p95_ms, 1.0 - b99 / design.p99_ms]
     detail = (
-        f"waits for {names(design.before)}: about {design.p95_ms:.0f} ms p95 / "
+        f"waits for {design.waited_names(inp.broker_service)}: about {design.p95_ms:.0f} ms p95 / "
         f"{design.p99_ms:.0f} ms p99 against a budget of {b95:.0f} ms / {b99:.0f} ms"
     )
     return Miss(pattern, "latency-budget", detail, max(shortfalls))
@@ -332,16 +376,21 @@ def assess(
     hops: Sequence[HopEstimate],
     values: Mapping[str, Any],
     requirements: Sequence[Requirement],
+    broker: HopEvidence | None = None,
 ) -> dict[str, Assessment]:
-    """Every pattern's design, availability and misses, in ``PATTERN_ORDER``."""
+    """Every pattern's design, availability and misses, in ``PATTERN_ORDER``.
+
+    ``broker``: the measured broker of ``inp.broker_service``, whose publish confirmation
+    the publishing options wait for."""
     applying = [req for req in requirements if req.applies(values)]
     result: dict[str, Assessment] = {}
+    confirm = confirm_pair(broker)
     # Patterns of one shape wait for the same hops: estimate and check each shape once.
-    shapes: dict[str, tuple[Design, AvailabilityCheck]] = {}
+    shapes: dict[tuple[str, bool], tuple[Design, AvailabilityCheck]] = {}
     for pattern in PATTERN_ORDER:
-        shape = _shape(pattern)
+        shape = (_shape(pattern), pattern in PUBLISH_PATTERNS)
         if shape not in shapes:
-            design = design_for(pattern, hops)
+            design = design_for(pattern, hops, confirm)
             shapes[shape] = (design, availability_check(design, inp))
         design, check = shapes[shape]
         misses: list[Miss] = []

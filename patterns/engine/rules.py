@@ -31,7 +31,7 @@ from patterns.engine.context import ALL_NAMES, LATE_NAMES, sample_context
 from patterns.engine.expr import Evaluator, ExpressionError, compile_condition
 from patterns.engine.meta import PATTERN_ORDER, SEVERITIES, SUPPORTING_ORDER
 
-RULE_PACK_VERSION = "2026.12.1"
+RULE_PACK_VERSION = "2026.12.2"
 DEFAULT_RULE_PACK_PATH = Path(__file__).resolve().parent.parent / "rules" / "default.yaml"
 
 _ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")

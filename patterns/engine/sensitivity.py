@@ -141,7 +141,7 @@ def _rule_points(inp: UseCaseInput, ranking: Ranking, pack: RulePack) -> dict[st
             points["latency_p99_ms"].add(chain_p99 / number)
     for assessment in ranking.assessments.values():
         design = assessment.design
-        if design.before:
+        if design.waits:
             points["latency_p95_ms"].add(design.p95_ms)
             points["latency_p99_ms"].add(design.p99_ms)
         points["availability"].add(assessment.availability.composite)
@@ -293,6 +293,8 @@ def _hop_latency_entries(
         return []
     design = ranking.assessments[ranking.top].design
     waited = [(hop.p50_ms, hop.p99_ms) for hop in design.before]
+    if design.confirm is not None:
+        waited.append(design.confirm)
     entries = []
     for index, hop in enumerate(inp.chain):
         resolved = ranking.situation.estimate.hops[index]

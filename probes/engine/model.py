@@ -202,7 +202,7 @@ class ProbeOutcome:
 def summary(outcome: ProbeOutcome) -> dict[str, Any]:
     """The numbers the CLI prints and the Django side stores next to a run.
 
-    Broker outcomes add ``lost``, ``duplicates``, ``reordered`` and
+    Broker outcomes add ``lost``, ``duplicates``, ``reordered``, ``confirm_p50_ms`` and
     ``confirm_p99_ms`` (``None`` when the protocol confirms nothing).
     """
     s = summarize(outcome.histogram)
@@ -224,6 +224,7 @@ def summary(outcome: ProbeOutcome) -> dict[str, Any]:
         out["lost"] = outcome.lost
         out["duplicates"] = outcome.duplicates
         out["reordered"] = outcome.reordered
+        out["confirm_p50_ms"] = confirms["p50_ms"] if confirms["count"] else None
         out["confirm_p99_ms"] = confirms["p99_ms"] if confirms["count"] else None
     return out
 

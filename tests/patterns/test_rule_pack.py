@@ -31,7 +31,7 @@ def _rule(rule_id: str = "r", when: str = "consumers >= 2", **extra: object) -> 
 def test_the_default_pack_loads_with_a_version_matching_the_constant() -> None:
     pack = load_rule_pack(DEFAULT_RULE_PACK_PATH)
     assert pack.version == RULE_PACK_VERSION
-    assert 25 <= len(pack.rules) <= 50
+    assert 25 <= len(pack.rules) <= 70
     assert len({rule.id for rule in pack.rules}) == len(pack.rules)
 
 
@@ -213,6 +213,7 @@ def test_every_default_requirement_states_the_reason_from_the_seed() -> None:
         "every-consumer",
         "caller-gets-result",
         "no-long-wait",
+        "staleness-budget",
     }
     for req in pack.requirements:
         assert len(req.reason.split()) >= 15, req.id

@@ -78,10 +78,18 @@ def _broker_outcome(lost: int, dups: int, confirm_us: list[int], kind: str = "re
 
 def test_broker_summary_adds_the_delivery_fields() -> None:
     s = summary(_broker_outcome(1, 2, [500] * 99 + [9000]))
-    assert set(s) == SUMMARY_KEYS | {"lost", "duplicates", "reordered", "confirm_p99_ms"}
+    assert set(s) == SUMMARY_KEYS | {
+        "lost",
+        "duplicates",
+        "reordered",
+        "confirm_p50_ms",
+        "confirm_p99_ms",
+    }
     assert (s["lost"], s["duplicates"], s["reordered"]) == (1, 2, 1)
+    assert s["confirm_p50_ms"] == pytest.approx(0.5, abs=0.01)
     assert s["confirm_p99_ms"] == pytest.approx(0.5, abs=0.01)
     assert summary(_broker_outcome(0, 0, []))["confirm_p99_ms"] is None
+    assert summary(_broker_outcome(0, 0, []))["confirm_p50_ms"] is None
 
 
 def test_http_summary_has_no_delivery_fields() -> None:

@@ -1,0 +1,172 @@
+"""A broker probe as evidence for the asynchronous options: matched to a use case's
+``broker_service``, shown against the staleness budget on the use case page, carried into
+the ADR's confirmation and its "Measured against stated" table."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from decisions.models import Decision, UseCase
+from decisions.records.exports.madr import to_madr
+from decisions.records.services import decision_create_from_use_case
+from decisions.usecases.services import use_case_snapshot
+from patterns.engine import Hop
+from probes.engine import ProbeOutcome, encode_histogram, new_histogram
+from probes.models import Endpoint, JobStatus
+from probes.services import execution, runs
+from tests.decisions.test_usecase_views import answers
+from tests.factories import make_use_case
+from tests.probes.brokers import BROKER_URLS, require_broker
+from tests.probes.probe_factories import allow_loopback, finished_run, start
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def enqueued(monkeypatch):
+    monkeypatch.setattr(runs, "enqueue_shards", lambda *, run_id, shard_ids: None)
+
+
+def _eventual_use_case(team, *, staleness_s: float = 5.0, **answers: object) -> UseCase:
+    answers.setdefault("name", "Place order")
+    return make_use_case(
+        team,
+        hops=[
+            Hop("payments", 30.0, 120.0, role="needed"),
+            Hop("mailer", 40.0, 200.0, role="side-effect"),
+        ],
+        consistency="eventual",
+        staleness_s=staleness_s,
+        broker_service="order-events",
+        **answers,
+    )
+
+
+def _broker_endpoint(team, url: str = BROKER_URLS["redis"]) -> Endpoint:
+    return Endpoint.objects.create(team=team, name="Order events", service="order-events", url=url)
+
+
+def _delivery_outcome(*, lost: int = 0, duplicates: int = 0, reordered: int = 0) -> dict:
+    """What a Redis Streams probe of 1,000 messages leaves: 2-40 ms delivery, 1-9 ms confirms."""
+    delivery, confirms = new_histogram(), new_histogram()
+    for i in range(1_000):
+        delivery.record_value(2_000 + 38 * i)
+        confirms.record_value(1_000 + 8 * i)
+    return ProbeOutcome(
+        model="open",
+        requests=1_000,
+        completed=1_000 - lost,
+        errors={},
+        status_counts={},
+        duration_s=2.0,
+        rps=500.0,
+        histogram=encode_histogram(delivery),
+        service_histogram=encode_histogram(delivery),
+        kind="redis",
+        lost=lost,
+        duplicates=duplicates,
+        reordered=reordered,
+        confirm_histogram=encode_histogram(confirms),
+    ).to_dict()
+
+
+def test_a_real_stream_probe_is_the_evidence_of_the_async_half(
+    acme, owner, owner_client, enqueued, settings
+):
+    require_broker("redis")
+    allow_loopback(settings)
+    endpoint = runs.endpoint_save(
+        endpoint=Endpoint(
+            team=acme, name="Order events", service="order-events", url=BROKER_URLS["redis"]
+        ),
+        by=owner,
+        confirm=True,
+    )
+    # A closed loop keeps no schedule, so a busy test machine cannot make it late (invalid).
+    run = start(endpoint, by=owner, model="closed", concurrency=4, duration_s=0.6, warmup_s=0.1)
+    assert execution.shard_execute(shard_id=run.shard_rows.get().pk, worker="here")
+    run.refresh_from_db()
+    assert run.status == JobStatus.SUCCEEDED, run.error
+    assert run.valid, run.invalid_reason
+    measured_p99 = run.summary["p99_ms"]
+
+    use_case = _eventual_use_case(acme, by=owner)
+    snapshot = use_case.latest_snapshot
+    broker = snapshot.output["broker"]
+    assert broker["measured"] and broker["within_staleness"] is True
+    assert broker["delivery_p99_ms"] == pytest.approx(measured_p99, abs=0.001)
+    assert broker["confirm_p99_ms"] == pytest.approx(run.summary["confirm_p99_ms"], abs=0.001)
+    assert f"probe #{run.pk} of Order events" in broker["source"]
+    assert snapshot.evidence["order-events"]["kind"] == "broker"
+    hybrid = next(o for o in snapshot.output["options"] if o["pattern"] == "request-event")
+    assert hybrid["confirm_p99_ms"] == pytest.approx(run.summary["confirm_p99_ms"], abs=0.001)
+
+    page = owner_client.get(use_case.get_absolute_url()).content.decode()
+    assert 'id="async-path"' in page and 'id="evidence-broker"' in page
+    assert "within the staleness budget" in page
+    assert reverse("probes:run-detail", args=["acme", run.pk]) in page
+
+    # A staleness budget below what was measured rules the asynchronous options out.
+    use_case.staleness_s = measured_p99 / 2000.0
+    use_case.save()
+    output = use_case_snapshot(use_case=use_case, by=owner).output
+    assert output["broker"]["within_staleness"] is False
+    ruled_out = {
+        miss["pattern"] for miss in output["ruled_out"] if miss["requirement"] == "staleness-budget"
+    }
+    assert {"request-event", "event-driven", "saga-choreography"} <= ruled_out
+    page = owner_client.get(use_case.get_absolute_url()).content.decode()
+    assert "over the staleness budget" in page
+
+
+def test_losses_and_duplicates_of_a_stored_probe_are_risks_and_reach_the_adr(acme, owner):
+    run = finished_run(_broker_endpoint(acme), _delivery_outcome(lost=3, duplicates=2))
+    use_case = _eventual_use_case(acme, by=owner)
+    risks = {risk["id"]: risk for risk in use_case.latest_snapshot.output["risks"]}
+    assert risks["broker-loss"]["severity"] == "high"
+    assert "lost 3 of 1000 messages (0.3%) at 500 msg/s" in risks["broker-loss"]["text"]
+    assert "2 of 1000 messages" in risks["broker-duplicates"]["text"]
+
+    decision = decision_create_from_use_case(use_case=use_case, by=owner)
+    assert "events reach consumers in p99" in decision.confirmation
+    assert "3 lost, 2 duplicated" in decision.confirmation
+    assert "### Measured against stated" in decision.more_information
+    assert "| order-events: delivery (after the answer) | staleness budget 5 s |" in (
+        decision.more_information
+    )
+    assert f"probe #{run.pk} of Order events" in decision.more_information
+    markdown = to_madr(Decision.objects.get(pk=decision.pk))
+    assert "* Broker of the asynchronous half: order-events" in markdown
+    assert "| payments (before the answer) | p50 30 / p99 120 ms | not measured |" in markdown
+
+
+def test_an_unmeasured_broker_says_what_to_do(acme, owner, owner_client):
+    use_case = _eventual_use_case(acme, by=owner)
+    assert use_case.latest_snapshot.output["broker"]["measured"] is False
+    page = owner_client.get(use_case.get_absolute_url()).content.decode()
+    assert "order-events is not measured yet" in page
+    add = reverse("probes:endpoint-create", args=["acme"]) + "?service=order-events"
+    assert add in page and "Add broker endpoint" in page
+
+
+def test_a_broker_endpoint_never_stands_in_for_a_hop_of_the_same_name(acme, owner, owner_client):
+    broker = Endpoint.objects.create(
+        team=acme, name="Payments stream", service="payments", url=BROKER_URLS["redis"]
+    )
+    finished_run(broker, _delivery_outcome())
+    use_case = _eventual_use_case(acme, by=owner)
+    hop = use_case.latest_snapshot.output["chain_estimate"]["hops"][0]
+    assert (hop["service"], hop["source"], hop["p99_ms"]) == ("payments", "stated", 120.0)
+    page = owner_client.get(use_case.get_absolute_url()).content.decode()
+    assert "Payments stream" not in page
+
+
+def test_the_questionnaire_refuses_a_broker_named_like_a_hop(acme, member_client):
+    create = reverse("usecase-create", args=["acme"])
+    answer = member_client.post(
+        create, answers(name="Clash", broker_service="inventory", consistency="eventual")
+    )
+    assert answer.status_code == 400
+    assert "Name the broker apart from the chain" in answer.content.decode()
+    assert not UseCase.objects.filter(name="Clash").exists()
