@@ -14,10 +14,12 @@ from playwright.sync_api import expect
 
 from decisions.models import Decision
 from decisions.records.services import decision_create
+from patterns.engine import Hop
 from probes.models import Endpoint
 from tests.decisions.adr_support import order_use_case
 from tests.decisions.review_support import make_proposals, make_session
-from tests.probes.outcomes import measured_outcome
+from tests.factories import make_use_case
+from tests.probes.outcomes import delivery_outcome, measured_outcome
 from tests.probes.probe_factories import finished_run, make_endpoint
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -67,6 +69,19 @@ def pages(acme, owner, outcome):
     )
     Endpoint.objects.filter(pk=endpoint.pk).update(service="inventory")
     run = finished_run(endpoint, outcome)
+    stream = make_endpoint(acme, "redis://127.0.0.1:6379/7", name="Order events (a long name)")
+    Endpoint.objects.filter(pk=stream.pk).update(service="order-events")
+    finished_run(stream, delivery_outcome(lost=2, duplicates=1))
+    order_feed = make_use_case(
+        acme,
+        name="Order feed",
+        consistency="eventual",
+        caller_waits=False,
+        consumers=3,
+        broker_service="order-events",
+        hops=[Hop("mailer", 40.0, 200.0, role="side-effect")],
+        by=owner,
+    )
     proposals = make_proposals(acme, owner)
     session = make_session(acme, owner, proposals)
     adr = decision_create(
@@ -78,6 +93,7 @@ def pages(acme, owner, outcome):
         "questionnaire-new": "/t/acme/usecases/new/",
         "questionnaire-edit": f"/t/acme/usecases/{use_case.pk}/edit/",
         "usecase-detail": f"/t/acme/usecases/{use_case.pk}/",
+        "usecase-broker": f"/t/acme/usecases/{order_feed.pk}/",
         "decision-log": "/t/acme/decisions/",
         "adr-detail": f"/t/acme/decisions/{proposals[0].number}/",
         "adr-form": f"/t/acme/decisions/{adr.number}/edit/",

@@ -12,12 +12,12 @@ from decisions.records.exports.madr import to_madr
 from decisions.records.services import decision_create_from_use_case
 from decisions.usecases.services import use_case_snapshot
 from patterns.engine import Hop
-from probes.engine import ProbeOutcome, encode_histogram, new_histogram
 from probes.models import Endpoint, JobStatus
 from probes.services import execution, runs
 from tests.decisions.test_usecase_views import answers
 from tests.factories import make_use_case
 from tests.probes.brokers import BROKER_URLS, require_broker
+from tests.probes.outcomes import delivery_outcome
 from tests.probes.probe_factories import allow_loopback, finished_run, start
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -45,30 +45,6 @@ def _eventual_use_case(team, *, staleness_s: float = 5.0, **answers: object) -> 
 
 def _broker_endpoint(team, url: str = BROKER_URLS["redis"]) -> Endpoint:
     return Endpoint.objects.create(team=team, name="Order events", service="order-events", url=url)
-
-
-def _delivery_outcome(*, lost: int = 0, duplicates: int = 0, reordered: int = 0) -> dict:
-    """What a Redis Streams probe of 1,000 messages leaves: 2-40 ms delivery, 1-9 ms confirms."""
-    delivery, confirms = new_histogram(), new_histogram()
-    for i in range(1_000):
-        delivery.record_value(2_000 + 38 * i)
-        confirms.record_value(1_000 + 8 * i)
-    return ProbeOutcome(
-        model="open",
-        requests=1_000,
-        completed=1_000 - lost,
-        errors={},
-        status_counts={},
-        duration_s=2.0,
-        rps=500.0,
-        histogram=encode_histogram(delivery),
-        service_histogram=encode_histogram(delivery),
-        kind="redis",
-        lost=lost,
-        duplicates=duplicates,
-        reordered=reordered,
-        confirm_histogram=encode_histogram(confirms),
-    ).to_dict()
 
 
 def test_a_real_stream_probe_is_the_evidence_of_the_async_half(
@@ -121,7 +97,7 @@ def test_a_real_stream_probe_is_the_evidence_of_the_async_half(
 
 
 def test_losses_and_duplicates_of_a_stored_probe_are_risks_and_reach_the_adr(acme, owner):
-    run = finished_run(_broker_endpoint(acme), _delivery_outcome(lost=3, duplicates=2))
+    run = finished_run(_broker_endpoint(acme), delivery_outcome(lost=3, duplicates=2))
     use_case = _eventual_use_case(acme, by=owner)
     risks = {risk["id"]: risk for risk in use_case.latest_snapshot.output["risks"]}
     assert risks["broker-loss"]["severity"] == "high"
@@ -154,7 +130,7 @@ def test_a_broker_endpoint_never_stands_in_for_a_hop_of_the_same_name(acme, owne
     broker = Endpoint.objects.create(
         team=acme, name="Payments stream", service="payments", url=BROKER_URLS["redis"]
     )
-    finished_run(broker, _delivery_outcome())
+    finished_run(broker, delivery_outcome())
     use_case = _eventual_use_case(acme, by=owner)
     hop = use_case.latest_snapshot.output["chain_estimate"]["hops"][0]
     assert (hop["service"], hop["source"], hop["p99_ms"]) == ("payments", "stated", 120.0)
