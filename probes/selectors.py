@@ -48,23 +48,25 @@ def run_list(*, team: Team, endpoint: Endpoint | None = None) -> QuerySet[ProbeR
     return runs
 
 
-def latest_valid_runs(*, team_id: int, services: Iterable[str]) -> dict[str, ProbeRun]:
-    """Per service name: the newest finished, valid probe of an endpoint linked to it."""
+def latest_valid_runs(
+    *, team_id: int, services: Iterable[str], kinds: Iterable[str] | None = None
+) -> dict[str, ProbeRun]:
+    """Per service name: the newest finished, valid probe of an endpoint linked to it
+    (of one of ``kinds`` only, when given)."""
     names = [name for name in set(services) if name]
     found: dict[str, ProbeRun] = {}
     if not names:
         return found
-    runs = (
-        ProbeRun.objects.filter(
-            team_id=team_id,
-            endpoint__service__in=names,
-            status=JobStatus.SUCCEEDED,
-            valid=True,
-            summary__isnull=False,
-        )
-        .select_related("endpoint")
-        .order_by("-finished_at", "-pk")
+    runs = ProbeRun.objects.filter(
+        team_id=team_id,
+        endpoint__service__in=names,
+        status=JobStatus.SUCCEEDED,
+        valid=True,
+        summary__isnull=False,
     )
+    if kinds is not None:
+        runs = runs.filter(endpoint__kind__in=list(kinds))
+    runs = runs.select_related("endpoint").order_by("-finished_at", "-pk")
     for run in runs:
         found.setdefault(run.endpoint.service, run)
         if len(found) == len(names):
