@@ -297,3 +297,24 @@ def test_the_probe_provider_picks_broker_endpoints_for_staleness_and_calls_for_h
     finished_run(payments_stream, measured_outcome())
     assert provider.latest(acme.pk, "payments", kind=CALL) is None
     assert provider.latest(acme.pk, "payments", kind=BROKER).state == "done"
+
+
+def test_check_decisions_reports_staleness_in_seconds_with_the_delivery_numbers(
+    acme, owner, stand_in
+):
+    import json
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    decision = accept(async_checkout(acme, owner), owner)
+    stand_in.script = [delivered(38, rps=20)]
+    run_round(decision, NIGHT)
+    out = StringIO()
+    call_command("check_decisions", "--team", "acme", "--format", "json", stdout=out)
+    rows = json.loads(out.getvalue())["decisions"][0]["assumptions"]
+    row = next(r for r in rows if r["metric"] == "staleness_s")
+    assert (row["target"], row["unit"], row["measured"], row["ok"]) == (
+        "order-events", "s", 0.038, True,
+    )  # fmt: skip
+    assert "reach consumers in p99 38 ms at 20 msg/s" in row["reason"]
