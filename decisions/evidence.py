@@ -17,7 +17,7 @@ import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from patterns.engine import HopEvidence, UseCaseInput
 
@@ -134,6 +134,15 @@ def usecase_evidence(
 # --- re-measuring for scheduled checks (living decisions) -------------------------
 
 
+# What a check measures of a service: a call endpoint (HTTP, gRPC) answers requests, so
+# its latency is a hop's; a broker endpoint (RabbitMQ, Redis Streams, NATS, MQTT) delivers
+# messages, so its latency is planned send to consumer receipt, what staleness rests on.
+# A service name may have both, so every question to the provider says which it means.
+EndpointKind = Literal["call", "broker"]
+CALL: EndpointKind = "call"
+BROKER: EndpointKind = "broker"
+
+
 @dataclass(frozen=True)
 class Measurement:
     """One re-measurement of a service, as the provider reports it.
@@ -142,6 +151,10 @@ class Measurement:
     slot is taken: try later), "refused" (a precondition said no; ``reason`` says which),
     "done" (finished: ``valid`` and the numbers), "failed" (the run ended without a
     measurement). ``success_pct`` is the share of requests that succeeded.
+
+    A broker's measurement: the percentiles are delivery latency (planned send to the
+    consumer's receipt), ``requests`` the messages published, ``lost`` and
+    ``duplicates`` what the consumer never got or got twice (``None`` for a call).
     """
 
     state: str
@@ -155,24 +168,33 @@ class Measurement:
     success_pct: float | None = None
     rps: float | None = None
     measured_at: datetime | None = None
+    requests: int | None = None
+    lost: int | None = None
+    duplicates: int | None = None
 
 
 class Remeasurer:
-    """What the probes app offers scheduled checks; the default measures nothing."""
+    """What the probes app offers scheduled checks; the default measures nothing.
 
-    def has_endpoint(self, team_id: int, service: str) -> bool:
+    ``kind`` says which endpoints of ``service`` count: ``CALL`` (HTTP and gRPC, for a
+    hop) or ``BROKER`` (for staleness); one of the other kind is never picked.
+    """
+
+    def has_endpoint(self, team_id: int, service: str, *, kind: EndpointKind) -> bool:
         return False
 
     def team_busy(self, team_id: int) -> bool:
         return False
 
-    def start(self, *, team_id: int, service: str, rate: float, duration_s: float) -> Measurement:
+    def start(
+        self, *, team_id: int, service: str, kind: EndpointKind, rate: float, duration_s: float
+    ) -> Measurement:
         return Measurement(state="refused", reason="no probe provider is installed")
 
     def result(self, run_id: int) -> Measurement:
         return Measurement(state="failed", reason="no probe provider is installed")
 
-    def latest(self, team_id: int, service: str) -> Measurement | None:
+    def latest(self, team_id: int, service: str, *, kind: EndpointKind) -> Measurement | None:
         return None
 
 

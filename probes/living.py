@@ -2,7 +2,9 @@
 
 Registered with ``decisions.evidence`` in ``ProbesConfig.ready()``, so a check goes
 through ``probe_start`` like a person's probe: the same caps, egress guard, ownership
-proof and per-team running cap, and the same engine and self-check.
+proof (a facilitator's confirmation for a broker) and per-team running cap, and the
+same engine and self-check. A hop is measured on a call endpoint (HTTP or gRPC) of its
+service, staleness on a broker endpoint, never the other way round.
 """
 
 from __future__ import annotations
@@ -10,14 +12,32 @@ from __future__ import annotations
 import math
 
 from django.conf import settings
+from django.db.models import QuerySet
 from django.urls import reverse
 
-from decisions.evidence import Measurement, Remeasurer
+from decisions.evidence import BROKER, CALL, EndpointKind, Measurement, Remeasurer
 from probes.egress import EgressRefused, GuardedTarget, guard_target
-from probes.models import ACTIVE, Endpoint, JobStatus, LoadModel, ProbeRun
+from probes.models import (
+    ACTIVE,
+    BROKER_KINDS,
+    CALL_KINDS,
+    Endpoint,
+    JobStatus,
+    LoadModel,
+    ProbeRun,
+)
 from probes.selectors import latest_valid_runs
 from probes.services.preconditions import ProbeRefused
 from probes.services.runs import RunRequest, probe_start
+
+KINDS: dict[EndpointKind, tuple[str, ...]] = {
+    CALL: CALL_KINDS,
+    BROKER: tuple(BROKER_KINDS),
+}
+
+
+def _endpoints(team_id: int, service: str, kind: EndpointKind) -> QuerySet[Endpoint]:
+    return Endpoint.objects.filter(team_id=team_id, service=service, kind__in=KINDS[kind])
 
 
 def _link(run: ProbeRun) -> str:
@@ -50,25 +70,31 @@ def _measurement(run: ProbeRun) -> Measurement:
         success_pct=100.0 * (requests - errors) / requests,
         rps=s.get("rps"),
         measured_at=run.finished_at,
+        requests=requests,
+        lost=s.get("lost"),  # a broker's summary counts deliveries; a call's has no "lost"
+        duplicates=s.get("duplicates"),
     )
 
 
 class ProbeRemeasurer(Remeasurer):
-    def has_endpoint(self, team_id: int, service: str) -> bool:
-        return bool(service) and Endpoint.objects.filter(team_id=team_id, service=service).exists()
+    def has_endpoint(self, team_id: int, service: str, *, kind: EndpointKind) -> bool:
+        return bool(service) and _endpoints(team_id, service, kind).exists()
 
     def team_busy(self, team_id: int) -> bool:
         return ProbeRun.objects.filter(team_id=team_id, status__in=ACTIVE).exists()
 
-    def start(self, *, team_id: int, service: str, rate: float, duration_s: float) -> Measurement:
+    def start(
+        self, *, team_id: int, service: str, kind: EndpointKind, rate: float, duration_s: float
+    ) -> Measurement:
         endpoint = (
-            Endpoint.objects.select_related("team")
-            .filter(team_id=team_id, service=service)
-            .order_by("name")
-            .first()
+            _endpoints(team_id, service, kind).select_related("team").order_by("name").first()
         )
         if endpoint is None:
-            return Measurement(state="refused", reason=f"no endpoint is registered for {service}")
+            what = "broker endpoint" if kind == BROKER else "HTTP or gRPC endpoint"
+            return Measurement(state="refused", reason=f"no {what} is registered for {service}")
+        # The request the run form makes for a person's probe: the open model at the
+        # check's rate. A broker's "connections" are messages in flight (published, not
+        # yet consumed), so the same number allows a second's worth of them too.
         request = RunRequest(
             model=LoadModel.OPEN,
             rate=rate,
@@ -92,8 +118,9 @@ class ProbeRemeasurer(Remeasurer):
             return Measurement(state="failed", reason=f"probe #{run_id} no longer exists")
         return _measurement(run)
 
-    def latest(self, team_id: int, service: str) -> Measurement | None:
-        run = latest_valid_runs(team_id=team_id, services=[service]).get(service)
+    def latest(self, team_id: int, service: str, *, kind: EndpointKind) -> Measurement | None:
+        runs = latest_valid_runs(team_id=team_id, services=[service], kinds=KINDS[kind])
+        run = runs.get(service)
         return _measurement(run) if run is not None else None
 
 

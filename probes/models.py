@@ -19,6 +19,8 @@ from probes.egress import SCHEME_KINDS
 
 __all__ = [
     "ACTIVE",
+    "BROKER_KINDS",
+    "CALL_KINDS",
     "FINISHED",
     "Endpoint",
     "JobStatus",
@@ -53,6 +55,7 @@ class Kind(models.TextChoices):
 
 
 BROKER_KINDS = (Kind.AMQP, Kind.REDIS, Kind.NATS, Kind.MQTT)
+CALL_KINDS = (Kind.HTTP, Kind.GRPC)
 
 
 def kind_of(url: str) -> str:

@@ -14,7 +14,7 @@ from django.urls import reverse
 from decisions.evidence import HopEvidenceRow
 from decisions.models import ChainHop, Team, UseCase
 from patterns.engine import HopEvidence, chain_estimate
-from probes.models import BROKER_KINDS, Endpoint, JobStatus, ProbeRun
+from probes.models import BROKER_KINDS, CALL_KINDS, Endpoint, JobStatus, ProbeRun
 
 
 def endpoint_list(*, team: Team, archived: bool = False) -> QuerySet[Endpoint]:
@@ -49,30 +49,24 @@ def run_list(*, team: Team, endpoint: Endpoint | None = None) -> QuerySet[ProbeR
 
 
 def latest_valid_runs(
-    *, team_id: int, services: Iterable[str], brokers: bool | None = None
+    *, team_id: int, services: Iterable[str], kinds: Iterable[str] | None = None
 ) -> dict[str, ProbeRun]:
-    """Per service name: the newest finished, valid probe of an endpoint linked to it.
-
-    ``brokers``: True for broker endpoints only, False for calls (HTTP, gRPC) only, None
-    for either."""
+    """Per service name: the newest finished, valid probe of an endpoint linked to it
+    (of one of ``kinds`` only, when given)."""
     names = [name for name in set(services) if name]
     found: dict[str, ProbeRun] = {}
     if not names:
         return found
-    runs = (
-        ProbeRun.objects.filter(
-            team_id=team_id,
-            endpoint__service__in=names,
-            status=JobStatus.SUCCEEDED,
-            valid=True,
-            summary__isnull=False,
-        )
-        .select_related("endpoint")
-        .order_by("-finished_at", "-pk")
+    runs = ProbeRun.objects.filter(
+        team_id=team_id,
+        endpoint__service__in=names,
+        status=JobStatus.SUCCEEDED,
+        valid=True,
+        summary__isnull=False,
     )
-    if brokers is not None:
-        kinds = {"endpoint__kind__in": BROKER_KINDS}
-        runs = runs.filter(**kinds) if brokers else runs.exclude(**kinds)
+    if kinds is not None:
+        runs = runs.filter(endpoint__kind__in=list(kinds))
+    runs = runs.select_related("endpoint").order_by("-finished_at", "-pk")
     for run in runs:
         found.setdefault(run.endpoint.service, run)
         if len(found) == len(names):
@@ -142,7 +136,7 @@ def usecase_evidence_rows(
     calls = Endpoint.objects.filter(team=team, service__in=services).exclude(kind__in=BROKER_KINDS)
     for found in calls:
         by_service.setdefault(found.service, found)
-    runs = latest_valid_runs(team_id=team.pk, services=services, brokers=False)
+    runs = latest_valid_runs(team_id=team.pk, services=services, kinds=CALL_KINDS)
     rows = []
     for hop in hops:
         run = runs.get(hop.service)
@@ -192,7 +186,7 @@ def usecase_evidence_rows(
 def _broker_row(team: Team, use_case: UseCase) -> HopEvidenceRow:
     """The use case's broker: its endpoint, and delivery against the staleness budget."""
     service = use_case.broker_service
-    run = latest_valid_runs(team_id=team.pk, services=[service], brokers=True).get(service)
+    run = latest_valid_runs(team_id=team.pk, services=[service], kinds=BROKER_KINDS).get(service)
     endpoint = (
         run.endpoint
         if run is not None

@@ -5,8 +5,9 @@ One spec per assumption: the chain's p95/p99 budget, each critical hop's p50/p99
 than what the team stated, since a measurement that beat the statement does not
 raise the bar), the availability target (and each hop's, when the inputs carry
 ``chain[].availability``), the peak rate, and for async or hybrid options the
-staleness budget. Inputs are read with ``.get``: snapshots from older and newer
-rule packs carry different keys.
+staleness budget, aimed at the broker the asynchronous half runs over
+(``broker_service``), whose probes measure delivery latency. Inputs are read with
+``.get``: snapshots from older and newer rule packs carry different keys.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from decisions.evidence import BROKER, CALL, EndpointKind
 from patterns.engine import PATTERN_FAMILY
 
 CHAIN = "chain"
@@ -27,7 +29,7 @@ class AssumptionSpec:
     comparator: str
     threshold: float
     source: str  # "stated" or "measured"
-    measurable: bool  # a check can measure it (its hop has an endpoint)
+    measurable: bool  # a check can measure it (its hop has a call endpoint, its broker one)
 
 
 def _number(value: Any) -> float | None:
@@ -41,8 +43,9 @@ def derive_assumptions(
     inputs: Mapping[str, Any],
     output: Mapping[str, Any],
     chosen_pattern: str,
-    has_endpoint: Callable[[str], bool],
+    has_endpoint: Callable[[str, EndpointKind], bool],
 ) -> list[AssumptionSpec]:
+    """``has_endpoint(service, kind)``: the team has an endpoint of that kind for it."""
     specs: list[AssumptionSpec] = []
     chain = [hop for hop in (inputs.get("chain") or []) if isinstance(hop, Mapping)]
     estimate = output.get("chain_estimate") or {}
@@ -50,7 +53,7 @@ def derive_assumptions(
         hop.get("service"): hop for hop in estimate.get("hops") or [] if isinstance(hop, Mapping)
     }
     critical = [hop for hop in chain if hop.get("critical", True) and hop.get("service")]
-    measurable_chain = any(has_endpoint(str(hop["service"])) for hop in critical)
+    measurable_chain = any(has_endpoint(str(hop["service"]), CALL) for hop in critical)
 
     if critical:
         for metric, key in (("chain_p95_ms", "latency_p95_ms"), ("chain_p99_ms", "latency_p99_ms")):
@@ -61,7 +64,7 @@ def derive_assumptions(
                 )
     for hop in critical:
         service = str(hop["service"])
-        measurable = has_endpoint(service)
+        measurable = has_endpoint(service, CALL)
         estimate_hop = used.get(service) or {}
         measured = estimate_hop.get("source") == "measured"
         for metric, key in (("hop_p50_ms", "p50_ms"), ("hop_p99_ms", "p99_ms")):
@@ -91,7 +94,15 @@ def derive_assumptions(
         specs.append(AssumptionSpec("peak_rps", CHAIN, ">=", peak, "stated", measurable_chain))
     if PATTERN_FAMILY.get(chosen_pattern) in ("async", "hybrid"):
         staleness = _number(inputs.get("staleness_s"))
-        if staleness:
+        broker = inputs.get("broker_service")
+        broker = broker.strip() if isinstance(broker, str) else ""
+        if staleness and broker:
+            measurable = has_endpoint(broker, BROKER)
+            specs.append(
+                AssumptionSpec("staleness_s", broker, "<=", staleness, "stated", measurable)
+            )
+        elif staleness:
+            # No broker named: nothing to probe until one is (see the page's hint).
             specs.append(AssumptionSpec("staleness_s", CHAIN, "<=", staleness, "stated", False))
     return specs
 

@@ -10,6 +10,7 @@ from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 
+from decisions.living.derive import CHAIN
 from decisions.living.plots import history_svg, sparkline_svg
 from decisions.models import (
     Assumption,
@@ -33,6 +34,7 @@ HEALTH_LABELS = {
     "holding": "Holding",
 }
 HISTORY_POINTS = 30
+BROKER_URLS = "a RabbitMQ, Redis Streams, NATS or MQTT URL"
 
 
 def decision_health(decision: Decision, *, today: datetime.date | None = None) -> list[str]:
@@ -86,6 +88,7 @@ class AssumptionRow:
     sparkline: str
     plot: str = ""
     pending: bool = False
+    hint: str = ""
 
 
 @dataclass
@@ -102,6 +105,24 @@ class HealthRow:
 
 def _measured(checks: list[AssumptionCheck]) -> list[AssumptionCheck]:
     return [c for c in checks if c.value is not None and c.status != CheckStatus.INVALID]
+
+
+def assumption_hint(a: Assumption) -> str:
+    """What makes an assumption that is not measurable yet measurable (staleness only)."""
+    if a.status != CheckStatus.NOT_MEASURABLE:
+        return ""
+    if a.target == CHAIN:
+        return (
+            "No broker is named for this record, so nothing can be probed. Register the "
+            f"broker its asynchronous half runs over as an endpoint ({BROKER_URLS}) under a "
+            "service name and set this assumption's target to that name; name it as the use "
+            "case's broker too, so the next record drafted from it is measured at once."
+        )
+    return (
+        f"No broker endpoint is registered for “{a.target}”. Register one ({BROKER_URLS}) "
+        f"with the service name “{a.target}” and have a facilitator confirm it; the next "
+        "check measures its delivery latency against this budget."
+    )
 
 
 def assumption_rows(decision: Decision) -> list[AssumptionRow]:
@@ -127,6 +148,7 @@ def assumption_rows(decision: Decision) -> list[AssumptionRow]:
                         title=f"{a.label}: last {len(measured)} measurements",
                     )
                 ),
+                hint=assumption_hint(a),
             )
         )
     return rows

@@ -1,8 +1,9 @@
 """Living decisions: assumptions on accepted ADRs, their scheduled checks, drift and health.
 
-A check of an ADR is a *round*: every assumption whose hop has an endpoint gets a
-pending ``AssumptionCheck``; ``checks_advance`` moves the team's rounds on one step
-at a time. A Celery task runs it after "Run now", whenever a probe of the team ends
+A check of an ADR is a *round*: every assumption whose hop has an endpoint (a call
+endpoint for a hop, a broker endpoint for staleness) gets a pending ``AssumptionCheck``;
+``checks_advance`` moves the team's rounds on one step at a time. A Celery task runs
+it after "Run now", whenever a probe of the team ends
 (``decisions.evidence.on_probe_finished``) and at each beat (every minute):
 
 1. collect finished probe runs into their pending checks;
@@ -30,7 +31,14 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
-from decisions.evidence import Measurement, evidence_for_input, remeasurer
+from decisions.evidence import (
+    BROKER,
+    CALL,
+    EndpointKind,
+    Measurement,
+    evidence_for_input,
+    remeasurer,
+)
 from decisions.living.derive import CHAIN, derive_assumptions, judge
 from decisions.living.schedule import next_check_at
 from decisions.models import (
@@ -60,6 +68,8 @@ HOP_METRICS = (M.HOP_P50, M.HOP_P99)
 REVIEW_AFTER = datetime.timedelta(days=365)
 # A check whose probe a precondition refused (guard, caps, ownership proof) says so first.
 REFUSED_PREFIX = "Refused: "
+# Inputs a snapshot may lack (made before the engine took them): the use case's own value.
+USE_CASE_FALLBACK = ("broker_service",)
 SHORT_METRIC = {
     M.HOP_P50: "p50",
     M.HOP_P99: "p99",
@@ -92,6 +102,16 @@ def check_rate(peak_rps: float) -> float:
 # --- deriving and editing ------------------------------------------------------------
 
 
+def decision_inputs(decision: Decision) -> dict[str, Any]:
+    """The inputs the record was decided on; a key its snapshot lacks comes from its use case."""
+    inputs = dict(decision.snapshot.inputs) if decision.snapshot is not None else {}
+    use_case = decision.use_case
+    for key in USE_CASE_FALLBACK:
+        if key not in inputs and use_case is not None:
+            inputs[key] = getattr(use_case, key)
+    return inputs
+
+
 def snapshot_input(inputs: Mapping[str, Any]) -> UseCaseInput:
     """The snapshot's inputs as the engine takes them; keys this engine does not know
     (a newer or older snapshot) are left out rather than refused."""
@@ -120,17 +140,19 @@ def assumptions_derive(
     created: list[Assumption] = []
     if snapshot is not None and not decision.assumptions.exists():
         specs = derive_assumptions(
-            inputs=snapshot.inputs,
+            inputs=decision_inputs(decision),
             output=snapshot.output,
             chosen_pattern=decision.chosen_pattern,
-            has_endpoint=lambda service: remeasurer().has_endpoint(decision.team_id, service),
+            has_endpoint=lambda service, kind: remeasurer().has_endpoint(
+                decision.team_id, service, kind=kind
+            ),
         )
         rate = check_rate(snapshot.inputs.get("peak_rps") or 10)
         for position, spec in enumerate(specs):
-            if spec.metric == M.STALENESS:
+            # Stated until the first check; staleness with no broker to probe says so.
+            status = CheckStatus.STATED
+            if spec.metric == M.STALENESS and not spec.measurable:
                 status = CheckStatus.NOT_MEASURABLE
-            else:
-                status = CheckStatus.PENDING if spec.measurable else CheckStatus.STATED
             created.append(
                 Assumption.objects.create(
                     decision=decision,
@@ -142,7 +164,7 @@ def assumptions_derive(
                     rate=rate,
                     duration_s=check_duration_s(),
                     source=spec.source,
-                    status=status if status != CheckStatus.PENDING else CheckStatus.STATED,
+                    status=status,
                 )
             )
         if created:
@@ -196,17 +218,32 @@ def _log(decision: Decision, by: User | None, action: str, diff: dict, note: str
     )
 
 
+def assumption_kind(assumption: Assumption) -> EndpointKind:
+    """Staleness rests on the broker the asynchronous half runs over; the rest on calls."""
+    return BROKER if assumption.metric == M.STALENESS else CALL
+
+
 def _measurable(decision: Decision, assumption: Assumption) -> bool:
-    if assumption.metric == M.STALENESS:
-        return False
     if assumption.target == CHAIN:
+        if assumption.metric == M.STALENESS:
+            return False  # no broker named: nothing to probe
         hops = (decision.snapshot.inputs.get("chain") or []) if decision.snapshot else []
         return any(
-            remeasurer().has_endpoint(decision.team_id, str(hop.get("service", "")))
+            remeasurer().has_endpoint(decision.team_id, str(hop.get("service", "")), kind=CALL)
             for hop in hops
             if isinstance(hop, Mapping)
         )
-    return remeasurer().has_endpoint(decision.team_id, assumption.target)
+    return remeasurer().has_endpoint(
+        decision.team_id, assumption.target, kind=assumption_kind(assumption)
+    )
+
+
+def _idle_status(decision: Decision, assumption: Assumption) -> str:
+    """The status of an assumption no check has measured: stated, or for staleness
+    without a broker endpoint to probe, not measurable yet."""
+    if assumption.metric == M.STALENESS and not _measurable(decision, assumption):
+        return CheckStatus.NOT_MEASURABLE
+    return CheckStatus.STATED
 
 
 @transaction.atomic
@@ -234,10 +271,9 @@ def assumption_save(
     for name in ASSUMPTION_FIELDS:
         if name in data:
             setattr(assumption, name, data[name])
-    if assumption.metric == M.STALENESS:
-        assumption.status = CheckStatus.NOT_MEASURABLE
-    elif not old or assumption.status == CheckStatus.NOT_MEASURABLE:
-        assumption.status = CheckStatus.STATED  # until its first check
+    idle = _idle_status(decision, assumption)
+    if not old or CheckStatus.NOT_MEASURABLE in (idle, assumption.status):
+        assumption.status = idle  # until its first check
     assumption.save()
     diff = {
         name: [old.get(name), getattr(assumption, name)]
@@ -317,14 +353,15 @@ def checks_advance(*, team: Team, now: datetime.datetime | None = None) -> Advan
                 assumption__decision__team=team, status=CheckStatus.PENDING
             ).select_related("assumption__decision")
         )
-        _collect(pending, provider, now)
+        # Records whose checks came in during this step.
+        recorded = _collect(pending, provider, now)
         for decision in _due(team, now):
             _round_start(decision, now)
             result.started_rounds.append(decision.pk)
-        started = _start_next_probe(team, provider)
+        started = _start_next_probe(team, provider, recorded)
         if started is not None:
             result.started_probes.append(started)
-        for decision in _rounds_ready(team):
+        for decision in _rounds_ready(team, recorded):
             _round_finish(decision, now)
             result.finished_rounds.append(decision.pk)
         result.pending = AssumptionCheck.objects.filter(
@@ -352,8 +389,8 @@ def _round_start(decision: Decision, now: datetime.datetime) -> None:
             AssumptionCheck.objects.create(
                 assumption=assumption, status=CheckStatus.PENDING, measured_at=now
             )
-        elif assumption.metric != M.STALENESS and assumption.status != CheckStatus.STATED:
-            Assumption.objects.filter(pk=assumption.pk).update(status=CheckStatus.STATED)
+        elif assumption.status != (idle := _idle_status(decision, assumption)):
+            Assumption.objects.filter(pk=assumption.pk).update(status=idle)
     decision.next_check_at = decision_next_check(decision=decision, now=now)
     decision.save(update_fields=["next_check_at"])
 
@@ -362,8 +399,10 @@ def _hop_checks(checks: Iterable[AssumptionCheck]) -> list[AssumptionCheck]:
     return [c for c in checks if c.assumption.target != CHAIN]
 
 
-def _collect(pending: list[AssumptionCheck], provider: Any, now: datetime.datetime) -> None:
-    """Finished probes: fill in every pending hop check that waits for them."""
+def _collect(pending: list[AssumptionCheck], provider: Any, now: datetime.datetime) -> set[int]:
+    """Finished probes: fill in every pending hop (and broker) check that waits for them;
+    returns the records whose checks came in."""
+    recorded: set[int] = set()
     by_run: dict[int, list[AssumptionCheck]] = {}
     for check in _hop_checks(pending):
         if check.probe_run_id:
@@ -374,14 +413,22 @@ def _collect(pending: list[AssumptionCheck], provider: Any, now: datetime.dateti
             continue
         for check in checks:
             _record(check, measurement, now)
-        _fold_into_chain({c.assumption.decision_id for c in checks}, measurement)
+            recorded.add(check.assumption.decision_id)
+        _fold_into_chain(checks, measurement)
+    return recorded
 
 
-def _fold_into_chain(decision_ids: set[int], m: Measurement) -> None:
+def _fold_into_chain(checks: list[AssumptionCheck], m: Measurement) -> None:
     """A hop's valid probe feeds the round's chain checks: availability multiplies
-    (every hop must answer), throughput is the slowest hop's."""
-    if m.state != "done" or not m.valid:
+    (every hop must answer), throughput is the slowest hop's. A broker's probe
+    (``checks`` of staleness) is no hop of the chain and feeds nothing."""
+    if (
+        m.state != "done"
+        or not m.valid
+        or any(assumption_kind(c.assumption) == BROKER for c in checks)
+    ):
         return
+    decision_ids = {c.assumption.decision_id for c in checks}
     pending = AssumptionCheck.objects.filter(
         assumption__decision__in=decision_ids,
         assumption__target=CHAIN,
@@ -397,7 +444,11 @@ def _fold_into_chain(decision_ids: set[int], m: Measurement) -> None:
         check.save(update_fields=["value"])
 
 
-def _value(metric: str, m: Measurement) -> float | None:
+def measured_value(metric: str, m: Measurement) -> float | None:
+    """The number ``m`` gives for ``metric``, in the assumption's unit."""
+    if metric == M.STALENESS:
+        # Delivery p99 in the budget's unit (seconds), so it is judged and plotted as is.
+        return m.p99_ms / 1000 if m.p99_ms is not None else None
     return {
         M.HOP_P50: m.p50_ms,
         M.HOP_P99: m.p99_ms,
@@ -416,27 +467,65 @@ def _record(check: AssumptionCheck, m: Measurement, now: datetime.datetime) -> N
             check.reason = f"{REFUSED_PREFIX}{m.reason}"
         elif m.state == "done" and not m.valid:
             check.reason = f"the probe's self-check marked it not a valid measurement: {m.reason}"
-        check.value = _value(check.assumption.metric, m) if m.state == "done" else None
+        check.value = measured_value(check.assumption.metric, m) if m.state == "done" else None
         check.save()
         return
-    check.value = _value(check.assumption.metric, m)
+    check.value = measured_value(check.assumption.metric, m)
     if check.value is None:
         check.status, check.reason = CheckStatus.INVALID, "the probe did not measure this"
+        check.save()
+        return
     check.save()
-    _judge(check)
+    _judge(check, m)
 
 
-def _judge(check: AssumptionCheck) -> None:
+def _judge(check: AssumptionCheck, m: Measurement | None = None) -> None:
     """A measured value: holds or fails (a failure past twice the tolerance counts as two)."""
-    a = check.assumption
+    check.status, check.reason = assumption_verdict(
+        assumption=check.assumption, value=float(check.value or 0.0), measurement=m
+    )
+    check.save(update_fields=["status", "reason"])
+
+
+def assumption_verdict(
+    *, assumption: Assumption, value: float, measurement: Measurement | None = None
+) -> tuple[str, str]:
+    """Whether ``value`` keeps the assumption (OK or FAILED), and the note that says why.
+
+    A failure's note names the numbers. Staleness (``measurement`` is the broker's probe)
+    always notes the delivery p99 in milliseconds as measured ("events through orders
+    reach consumers in p99 38 ms at 20 msg/s; staleness budget 5 s: within"), and a
+    message lost while the use case allows no loss fails it too, with the counts.
+    """
+    a = assumption
     verdict = judge(
         comparator=a.comparator, threshold=a.threshold, tolerance_pct=a.tolerance_pct,
-        value=float(check.value or 0.0),
+        value=value,
     )  # fmt: skip
-    check.status = CheckStatus.OK if verdict.ok else CheckStatus.FAILED
-    if not verdict.ok:
-        check.reason = _failure_phrase(a, check.value)
-    check.save(update_fields=["status", "reason"])
+    if a.metric != M.STALENESS or measurement is None:
+        return (
+            (CheckStatus.OK, "") if verdict.ok else (CheckStatus.FAILED, _failure_phrase(a, value))
+        )
+    m = measurement
+    rate = f" at {_fmt(m.rps)} msg/s" if m.rps is not None else ""
+    notes = [
+        f"events through {a.target} reach consumers in p99 {_fmt(m.p99_ms)} ms{rate}; "
+        f"staleness budget {_fmt(a.threshold)} s: {'within' if verdict.ok else 'exceeded'}"
+    ]
+    ok = verdict.ok
+    if m.lost:
+        sent = f" of {m.requests}" if m.requests is not None else ""
+        if _loss_ok(a.decision):
+            notes.append(f"{m.lost}{sent} messages lost (the use case allows loss)")
+        else:
+            notes.append(f"{m.lost}{sent} messages lost; the use case allows no message loss")
+            ok = False
+    return (CheckStatus.OK if ok else CheckStatus.FAILED), "; ".join(notes)
+
+
+def _loss_ok(decision: Decision) -> bool:
+    value = decision_inputs(decision).get("message_loss_ok")
+    return value if isinstance(value, bool) else UseCaseInput().message_loss_ok
 
 
 def _fmt(value: float | None) -> str:
@@ -445,8 +534,9 @@ def _fmt(value: float | None) -> str:
     return f"{value:.0f}" if abs(value) >= 100 else f"{value:.3g}"
 
 
-def _start_next_probe(team: Team, provider: Any) -> int | None:
-    """The next probe a round needs, if the team's probe slot is free; returns its id."""
+def _start_next_probe(team: Team, provider: Any, recorded: set[int]) -> int | None:
+    """The next probe a round needs, if the team's probe slot is free; returns its id.
+    A probe that ends at once (refused, failed, done) adds its record to ``recorded``."""
     waiting = _hop_checks(
         AssumptionCheck.objects.filter(
             assumption__decision__team=team, status=CheckStatus.PENDING
@@ -456,12 +546,17 @@ def _start_next_probe(team: Team, provider: Any) -> int | None:
         return None
     first = min(waiting, key=lambda c: c.pk)
     a = first.assumption
+    kind = assumption_kind(a)
     same = [
         c
         for c in waiting
-        if c.assumption.decision_id == a.decision_id and c.assumption.target == a.target
+        if c.assumption.decision_id == a.decision_id
+        and c.assumption.target == a.target
+        and assumption_kind(c.assumption) == kind
     ]
-    m = provider.start(team_id=team.pk, service=a.target, rate=a.rate, duration_s=a.duration_s)
+    m = provider.start(
+        team_id=team.pk, service=a.target, kind=kind, rate=a.rate, duration_s=a.duration_s
+    )
     if m.state == "busy":
         return None
     if m.state == "running" or m.state == "done":
@@ -472,20 +567,24 @@ def _start_next_probe(team: Team, provider: Any) -> int | None:
             for c in same:
                 c.probe_run_id = m.run_id
                 _record(c, m, timezone.now())
-            _fold_into_chain({a.decision_id}, m)
+            _fold_into_chain(same, m)
+            recorded.add(a.decision_id)
         return m.run_id
     for c in same:
         _record(c, m, timezone.now())
+    recorded.add(a.decision_id)
     return None
 
 
-def _rounds_ready(team: Team) -> list[Decision]:
-    """Rounds whose hop checks are all in (only chain checks are still pending)."""
+def _rounds_ready(team: Team, recorded: set[int]) -> list[Decision]:
+    """Rounds whose hop checks are all in: only chain checks are still pending, or none
+    is and the last came in during this step (a round that checks staleness alone has
+    no chain check to wait for)."""
     pending = AssumptionCheck.objects.filter(
         assumption__decision__team=team, status=CheckStatus.PENDING
     ).select_related("assumption")
     waiting_hops = {c.assumption.decision_id for c in _hop_checks(pending)}
-    ready = {c.assumption.decision_id for c in pending} - waiting_hops
+    ready = ({c.assumption.decision_id for c in pending} | recorded) - waiting_hops
     return list(Decision.objects.filter(pk__in=ready).select_related("team", "snapshot"))
 
 
@@ -524,11 +623,12 @@ def _round_finish(decision: Decision, now: datetime.datetime) -> None:
 
 
 def _hops_not_measured(decision: Decision) -> list[str]:
-    """Hops whose latest check (this round's) could not measure them."""
+    """Hops whose latest check (this round's) could not measure them (a broker is no hop)."""
     latest: dict[int, AssumptionCheck] = {}
     checks = (
         AssumptionCheck.objects.filter(assumption__decision=decision)
         .exclude(assumption__target=CHAIN)
+        .exclude(assumption__metric=M.STALENESS)
         .exclude(status=CheckStatus.PENDING)
         .select_related("assumption")
     )
@@ -584,10 +684,8 @@ def decision_reevaluate(*, decision: Decision) -> dict[str, Any]:
 def _refresh_assumption(a: Assumption) -> Assumption:
     """Last status and the run of failures, from the assumption's own history."""
     checks = list(a.checks.exclude(status=CheckStatus.PENDING)[:10])
-    if a.metric == M.STALENESS:
-        a.status = CheckStatus.NOT_MEASURABLE
-    elif not checks:
-        a.status = CheckStatus.STATED
+    if not checks:
+        a.status = _idle_status(a.decision, a)
     else:
         a.status = checks[0].status
     failures = 0
@@ -629,7 +727,9 @@ def decision_health_refresh(
         parts = []
         for a in risky:
             last = a.checks.filter(status=CheckStatus.FAILED).first()
-            if last is not None:
+            if last is not None and a.metric == M.STALENESS and last.reason:
+                parts.append(last.reason)  # the delivery and loss numbers of that check
+            elif last is not None:
                 parts.append(_failure_phrase(a, last.value))
         chain = (engine or {}).get("chain") or {}
         for key, label in (("p99_ms", "p99"), ("p95_ms", "p95")):

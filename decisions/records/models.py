@@ -363,3 +363,17 @@ class AssumptionCheck(models.Model):
 
     def __str__(self) -> str:
         return f"{self.assumption}: {self.status} at {self.measured_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def value_label(self) -> str:
+        """The value in the threshold's unit ("910 ms"); staleness, kept in seconds like its
+        budget, also shows the delivery p99 in milliseconds it was measured as."""
+        if self.value is None:
+            return ""
+        if self.assumption.metric == AssumptionMetric.STALENESS:
+            return f"{_short(self.value)} s (delivery p99 {_short(self.value * 1000)} ms)"
+        return f"{_short(self.value)} {self.assumption.unit}"
+
+
+def _short(value: float) -> str:
+    return f"{value:.0f}" if abs(value) >= 1000 else f"{value:.4g}"

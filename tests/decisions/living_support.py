@@ -1,13 +1,14 @@
 """Shared by the living-decision tests: a use case whose recommendation turns on one hop,
-an accepted ADR drafted from it, and a webhook receiver on 127.0.0.1."""
+an accepted ADR drafted from it, a webhook receiver and a slow link on 127.0.0.1."""
 
 from __future__ import annotations
 
+import asyncio
 import http.server
 import json
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 from decisions.models import Decision, DecisionStatus
 from decisions.records.services import decision_create_from_use_case, decision_transition
@@ -21,12 +22,9 @@ from tests.factories import make_use_case
 CHECKOUT_HOPS = [Hop("inventory", 5, 20), Hop("payments", 100, 150)]
 
 
-def checkout_use_case(team, by=None):
-    return make_use_case(
-        team,
+def checkout_use_case(team, by=None, *, hops=CHECKOUT_HOPS, **answers):
+    values = dict(
         name="Checkout",
-        hops=CHECKOUT_HOPS,
-        by=by,
         caller="browser",
         caller_waits=True,
         latency_p95_ms=300,
@@ -38,10 +36,33 @@ def checkout_use_case(team, by=None):
         consumers=2,
         distributed_transaction=False,
     )
+    return make_use_case(team, hops=hops, by=by, **(values | answers))
 
 
 def accepted_checkout(team, by) -> Decision:
     decision = decision_create_from_use_case(use_case=checkout_use_case(team, by), by=by)
+    decision_transition(decision=decision, to=DecisionStatus.ACCEPTED, by=by)
+    decision.refresh_from_db()
+    return decision
+
+
+# Payments this slow make publishing the order as an event the top design (asynchronous),
+# so the record assumes a staleness budget, kept by the broker the use case names.
+SLOW_CHECKOUT_HOPS = [Hop("inventory", 5, 20), Hop("payments", 600, 910)]
+
+
+def async_checkout(team, by, *, broker_service: str = "order-events", **answers) -> Decision:
+    """A proposed event-driven record of a checkout whose events go through ``broker_service``."""
+    answers = {"staleness_s": 5, "message_loss_ok": False, **answers}
+    use_case = checkout_use_case(
+        team, by, hops=SLOW_CHECKOUT_HOPS, broker_service=broker_service, **answers
+    )
+    decision = decision_create_from_use_case(use_case=use_case, by=by)
+    assert decision.chosen_pattern == "event-driven", decision.chosen_pattern
+    return decision
+
+
+def accept(decision: Decision, by) -> Decision:
     decision_transition(decision=decision, to=DecisionStatus.ACCEPTED, by=by)
     decision.refresh_from_db()
     return decision
@@ -83,3 +104,62 @@ def receiver(status: int = 200) -> Iterator[Receiver]:
     finally:
         r.server.shutdown()
         r.server.server_close()
+
+
+@contextmanager
+def slow_link(backend_port: int, delay_s: float) -> Iterator[int]:
+    """A TCP proxy on 127.0.0.1 in front of ``backend_port`` that holds every chunk for
+    ``delay_s`` in each direction, in order, as a longer network path would; yields its port.
+
+    A broker on loopback delivers in about 2 ms, so the probe's self-check (send lag
+    against 5 % of the measured p50) turns a run not valid at the first scheduler hiccup
+    on a busy machine; a link of 100 ms leaves the generator room, as the slow HTTP
+    services of the other living tests do.
+    """
+    loop = asyncio.new_event_loop()
+    started = threading.Event()
+    port: list[int] = []
+
+    async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        queue: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue()
+
+        async def send() -> None:
+            while (item := await queue.get())[1]:
+                await asyncio.sleep(max(0.0, item[0] - loop.time()))
+                writer.write(item[1])
+                await writer.drain()
+
+        sender = asyncio.ensure_future(send())
+        with suppress(Exception):
+            while data := await reader.read(65536):
+                queue.put_nowait((loop.time() + delay_s, data))
+        queue.put_nowait((0.0, b""))
+        with suppress(Exception):
+            await sender
+        with suppress(Exception):
+            writer.close()
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            up_reader, up_writer = await asyncio.open_connection("127.0.0.1", backend_port)
+        except OSError:
+            writer.close()
+            return
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+
+    async def serve() -> None:
+        server = await asyncio.start_server(handle, "127.0.0.1", 0)
+        port.append(server.sockets[0].getsockname()[1])
+        started.set()
+        async with server:
+            with suppress(asyncio.CancelledError):
+                await server.serve_forever()
+
+    thread = threading.Thread(target=lambda: loop.run_until_complete(serve()), daemon=True)
+    thread.start()
+    assert started.wait(5), "the slow link did not start"
+    try:
+        yield port[0]
+    finally:
+        loop.call_soon_threadsafe(lambda: [t.cancel() for t in asyncio.all_tasks(loop)])
+        thread.join(5)

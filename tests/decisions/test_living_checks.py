@@ -13,7 +13,7 @@ import itertools
 import pytest
 
 from decisions import evidence
-from decisions.evidence import Measurement, Remeasurer
+from decisions.evidence import BROKER, EndpointKind, Measurement, Remeasurer
 from decisions.living.services import (
     assumption_delete,
     assumption_save,
@@ -38,26 +38,32 @@ NIGHT = datetime.datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 
 
 class Scripted(Remeasurer):
-    """Measures ``services`` with the next scripted numbers; a run finishes when asked twice."""
+    """Measures ``services`` (call endpoints) and ``brokers`` (broker endpoints) with the
+    next scripted numbers; a run finishes when asked twice."""
 
-    def __init__(self, services: set[str]) -> None:
+    def __init__(self, services: set[str], brokers: frozenset[str] = frozenset()) -> None:
         self.services = services
+        self.brokers = brokers
         self.script: list[Measurement] = []
         self.started: list[str] = []
+        self.kinds: list[str] = []
         self.busy = False
         self.runs: dict[int, Measurement] = {}
         self.asked: dict[int, int] = {}
         self._ids = itertools.count(1)
 
-    def has_endpoint(self, team_id: int, service: str) -> bool:
-        return service in self.services
+    def has_endpoint(self, team_id: int, service: str, *, kind: EndpointKind) -> bool:
+        return service in (self.brokers if kind == BROKER else self.services)
 
     def team_busy(self, team_id: int) -> bool:
         return self.busy or any(self.asked.get(i, 0) < 1 for i in self.runs)
 
-    def start(self, *, team_id: int, service: str, rate: float, duration_s: float) -> Measurement:
+    def start(
+        self, *, team_id: int, service: str, kind: EndpointKind, rate: float, duration_s: float
+    ) -> Measurement:
         run_id = next(self._ids)
         self.started.append(service)
+        self.kinds.append(kind)
         self.runs[run_id] = self.script.pop(0)
         self.asked[run_id] = 0
         return Measurement(state="running", run_id=run_id, link=f"/probe/{run_id}")

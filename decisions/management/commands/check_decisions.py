@@ -18,9 +18,16 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from decisions.evidence import remeasurer
-from decisions.living.derive import CHAIN, judge
+from decisions.living.derive import CHAIN
 from decisions.living.selectors import HEALTH_LABELS, decision_health
-from decisions.living.services import REFUSED_PREFIX, checks_advance, checks_request
+from decisions.living.services import (
+    REFUSED_PREFIX,
+    assumption_kind,
+    assumption_verdict,
+    checks_advance,
+    checks_request,
+    measured_value,
+)
 from decisions.living.staleness import rule_pack_recheck
 from decisions.management.commands._adr_common import decision_or_fail, team_or_fail
 from decisions.models import (
@@ -35,11 +42,13 @@ POLL_S = 0.5
 # Beyond the probes' own durations, how long --now waits for a worker to take them.
 WAIT_MARGIN_S = 120.0
 
-MEASURE_KEY = {
-    AssumptionMetric.HOP_P50: "p50_ms",
-    AssumptionMetric.HOP_P99: "p99_ms",
-    AssumptionMetric.AVAILABILITY: "success_pct",
-}
+# Judged from the latest valid probe of the assumption's endpoint until a check measures it.
+FROM_LATEST_PROBE = (
+    AssumptionMetric.HOP_P50,
+    AssumptionMetric.HOP_P99,
+    AssumptionMetric.AVAILABILITY,
+    AssumptionMetric.STALENESS,
+)
 
 
 class Command(BaseCommand):
@@ -140,18 +149,16 @@ class Command(BaseCommand):
                     last.reason,
                     last.measured_at,
                 )
-            elif a.target != CHAIN and a.metric in MEASURE_KEY:
+            elif a.target != CHAIN and a.metric in FROM_LATEST_PROBE:
                 # Never checked yet: judge the latest valid probe of its endpoint, if any.
-                latest = remeasurer().latest(decision.team_id, a.target)
+                latest = remeasurer().latest(decision.team_id, a.target, kind=assumption_kind(a))
                 if latest is not None and latest.state == "done":
-                    value = getattr(latest, MEASURE_KEY[AssumptionMetric(a.metric)])
+                    value = measured_value(a.metric, latest)
                     measured_at = latest.measured_at
                     if value is not None:
-                        verdict = judge(
-                            comparator=a.comparator, threshold=a.threshold,
-                            tolerance_pct=a.tolerance_pct, value=value,
-                        )  # fmt: skip
-                        status = CheckStatus.OK if verdict.ok else CheckStatus.FAILED
+                        status, reason = assumption_verdict(
+                            assumption=a, value=value, measurement=latest
+                        )
             ok = {CheckStatus.OK.value: True, CheckStatus.FAILED.value: False}.get(str(status))
             rows.append(
                 {

@@ -155,7 +155,7 @@ def assumption_rows(decision: Decision) -> list[dict[str, str]]:
         if last is None or last.value is None:
             measured = "not measured"
         else:
-            measured = f"{last.value:.4g} {a.unit} on {last.measured_at:%Y-%m-%d %H:%M} UTC"
+            measured = f"{last.value_label} on {last.measured_at:%Y-%m-%d %H:%M} UTC"
         status = a.get_status_display()
         if last is not None and last.reason and a.status in ("failed", "invalid"):
             status += f": {one_line(last.reason)}"
