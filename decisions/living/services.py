@@ -53,6 +53,7 @@ from decisions.models import (
     Team,
 )
 from patterns.engine import (
+    PATTERN_FAMILY,
     PATTERN_NAMES,
     HopEvidence,
     InputError,
@@ -732,6 +733,11 @@ def decision_health_refresh(
             elif last is not None:
                 parts.append(_failure_phrase(a, last.value))
         chain = (engine or {}).get("chain") or {}
+        chosen = decision.chosen_pattern or (
+            decision.snapshot.top_pattern if decision.snapshot else ""
+        )
+        if PATTERN_FAMILY.get(chosen) == "async":
+            chain = {}  # the caller waits for the hand-off only: the chain's budget is not its
         for key, label in (("p99_ms", "p99"), ("p95_ms", "p95")):
             budget = chain.get(f"budget_{key}")
             if (
