@@ -256,10 +256,7 @@ def _broker(inp: UseCaseInput, broker: HopEvidence | None) -> dict[str, Any] | N
         "loss_ok": inp.message_loss_ok,
     }
     if broker is None:
-        data["verdict"] = (
-            f"{inp.broker_service} is not measured yet; staleness budget "
-            f"{inp.staleness_s:g} s (stated)"
-        )
+        data["verdict"] = f"not measured yet; staleness budget {inp.staleness_s:g} s (stated)"
         return data
     within = float(broker.p99_ms) <= budget_ms
     messages = max(0, broker.samples)

@@ -112,6 +112,15 @@ def test_text_output_is_a_readable_report(use_case_file: Path) -> None:
     assert "against a target of 99.9%: meets it" in out
 
 
+def test_text_output_names_the_broker_of_the_asynchronous_half(tmp_path: Path) -> None:
+    path = tmp_path / "feed.json"
+    path.write_text(json.dumps({**CHECKOUT, "broker_service": "order-events"}))
+    out = run("--input", str(path), "--format", "text").stdout
+    assert "Asynchronous half" in out
+    assert "order-events: not measured yet; staleness budget 5 s (stated)" in out
+    assert "Asynchronous half" not in run("--input", "-", "--format", "text", stdin="{}").stdout
+
+
 def test_a_team_rule_pack_is_layered_over_the_default(use_case_file: Path, tmp_path: Path) -> None:
     rules = tmp_path / "team.yaml"
     rules.write_text(

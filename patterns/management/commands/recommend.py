@@ -166,6 +166,11 @@ def render_text(rec: Recommendation, name: str) -> str:
         lines.append("  no chain given")
     lines.append("")
 
+    if data["broker"]:
+        _heading(lines, "Asynchronous half")
+        lines.append(f"  {data['broker']['service']}: {data['broker']['verdict']}")
+        lines.append("")
+
     availability = data["availability"]
     _heading(lines, "Availability of what the first option waits for")
     meets = "meets" if availability["meets"] else "MISSES"
