@@ -145,6 +145,11 @@ def _rule_points(inp: UseCaseInput, ranking: Ranking, pack: RulePack) -> dict[st
             points["latency_p95_ms"].add(design.p95_ms)
             points["latency_p99_ms"].add(design.p99_ms)
         points["availability"].add(assessment.availability.composite)
+    # Below the broker's measured delivery p99, the staleness budget rules out every
+    # option with an asynchronous half.
+    delivery_p99_ms = float(ranking.situation.values.get("broker_delivery_p99_ms", 0.0))
+    if delivery_p99_ms > 0:
+        points["staleness_s"].add(delivery_p99_ms / 1000.0)
     return points
 
 

@@ -202,3 +202,17 @@ def test_the_broker_name_round_trips_through_the_input_dict() -> None:
     inp = _input(broker_service="  order-events ")
     assert inp.broker_service == "order-events"
     assert parse_input(inp.to_dict()) == inp
+
+
+def test_what_would_change_the_answer_names_the_measured_delivery_as_a_staleness_floor() -> None:
+    inp = _input(caller_waits=False, consumers=3, chain=[
+        {"service": "mailer", "p50_ms": 40, "p99_ms": 200, "role": "side-effect"},
+    ])  # fmt: skip
+    answer = recommend(inp, {"order-events": _broker()}, sensitivity=True)
+    assert answer.top.family == "async"
+    found = next(item for item in answer.sensitivity if item.input == "staleness_s")
+    assert found.threshold == pytest.approx(0.038)
+    assert "drops below 0.038 s (now 5 s)" in found.detail
+    assert "staleness-budget" in found.detail
+    plain = recommend(inp, {}, sensitivity=True)
+    assert all(item.threshold != pytest.approx(0.038) for item in plain.sensitivity)
