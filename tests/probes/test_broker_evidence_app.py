@@ -4,11 +4,15 @@ the ADR's confirmation and its "Measured against stated" table."""
 
 from __future__ import annotations
 
+import io
+
 import pytest
 from django.urls import reverse
+from pypdf import PdfReader
 
 from decisions.models import Decision, UseCase
 from decisions.records.exports.madr import to_madr
+from decisions.records.exports.pdf import adr_pdf
 from decisions.records.services import decision_create_from_use_case
 from decisions.usecases.services import use_case_snapshot
 from patterns.engine import Hop
@@ -115,6 +119,13 @@ def test_losses_and_duplicates_of_a_stored_probe_are_risks_and_reach_the_adr(acm
     markdown = to_madr(Decision.objects.get(pk=decision.pk))
     assert "* Broker of the asynchronous half: order-events" in markdown
     assert "| payments (before the answer) | p50 30 / p99 120 ms | not measured |" in markdown
+
+    # The PDF carries the same table, read back as text.
+    pdf = PdfReader(io.BytesIO(adr_pdf(Decision.objects.get(pk=decision.pk))))
+    text = " ".join(" ".join(page.extract_text().split()) for page in pdf.pages)
+    assert "Measured against stated" in text
+    assert "order-events: delivery (after the answer)" in text and "staleness budget 5 s" in text
+    assert "3 / 2 / 0 of 1,000 messages" in text
 
 
 def test_an_unmeasured_broker_says_what_to_do(acme, owner, owner_client):
