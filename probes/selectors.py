@@ -128,8 +128,9 @@ def usecase_evidence_rows(
 ) -> list[HopEvidenceRow]:
     """The rows provider registered with ``decisions.evidence`` (see apps.py).
 
-    Per hop: the endpoint linked to its service (the one the latest valid probe
-    measured, else the first by name) and that probe's numbers.
+    Per hop: the call endpoint linked to its service (the one the latest valid probe
+    measured, else the first by name) and that probe's numbers; then, when the use case
+    names a broker, a row for the broker endpoint of that service name.
     """
     services = [hop.service for hop in hops]
     by_service: dict[str, Endpoint] = {}
@@ -141,46 +142,60 @@ def usecase_evidence_rows(
     for hop in hops:
         run = runs.get(hop.service)
         endpoint = run.endpoint if run is not None else by_service.get(hop.service)
-        measured = (run.summary or {}) if run is not None else {}
         counted = evidence_from_run(run) if run is not None else None
-        if endpoint is not None:
-            action_label = "Probe it"
-            action_link = reverse("probes:run-create", args=[team.slug, endpoint.pk])
-            action_link += f"?use_case={use_case.pk}"
-        else:
-            action_label = "Add endpoint"
-            action_link = reverse("probes:endpoint-create", args=[team.slug])
-            action_link += f"?{urlencode({'service': hop.service})}"
         rows.append(
             HopEvidenceRow(
                 service=hop.service,
                 stated_p50_ms=hop.p50_ms,
                 stated_p99_ms=hop.p99_ms,
-                endpoint_name=endpoint.name if endpoint else "",
-                endpoint_url=endpoint.url if endpoint else "",
-                endpoint_link=reverse("probes:endpoint-detail", args=[team.slug, endpoint.pk])
-                if endpoint
-                else "",
-                measured_p50_ms=measured.get("p50_ms"),
-                measured_p99_ms=measured.get("p99_ms"),
-                measured_at=run.finished_at if run else None,
-                measurement_label=f"probe #{run.pk}" if run else "",
-                measurement_link=reverse("probes:run-detail", args=[team.slug, run.pk])
-                if run
-                else "",
                 stated_availability=hop.availability,
                 samples=counted.samples if counted else 0,
                 success_pct=None
                 if counted is None or counted.success_ratio is None
                 else 100.0 * counted.success_ratio,
                 availability_lower_pct=counted.availability_lower_pct if counted else None,
-                action_label=action_label,
-                action_link=action_link,
+                **_row_links(team, use_case, hop.service, endpoint, run, add="Add endpoint"),
             )
         )
     if use_case.broker_service:
         rows.append(_broker_row(team, use_case))
     return rows
+
+
+def _row_links(
+    team: Team,
+    use_case: UseCase,
+    service: str,
+    endpoint: Endpoint | None,
+    run: ProbeRun | None,
+    *,
+    add: str,
+) -> dict[str, Any]:
+    """A row's endpoint, its latest valid measurement, and what a facilitator can do next:
+    probe the endpoint, or add one for the service (labelled ``add``)."""
+    measured = (run.summary or {}) if run is not None else {}
+    if endpoint is not None:
+        action_label = "Probe it"
+        action_link = reverse("probes:run-create", args=[team.slug, endpoint.pk])
+        action_link += f"?use_case={use_case.pk}"
+    else:
+        action_label = add
+        action_link = reverse("probes:endpoint-create", args=[team.slug])
+        action_link += f"?{urlencode({'service': service})}"
+    return {
+        "endpoint_name": endpoint.name if endpoint else "",
+        "endpoint_url": endpoint.url if endpoint else "",
+        "endpoint_link": reverse("probes:endpoint-detail", args=[team.slug, endpoint.pk])
+        if endpoint
+        else "",
+        "measured_p50_ms": measured.get("p50_ms"),
+        "measured_p99_ms": measured.get("p99_ms"),
+        "measured_at": run.finished_at if run else None,
+        "measurement_label": f"probe #{run.pk}" if run else "",
+        "measurement_link": reverse("probes:run-detail", args=[team.slug, run.pk]) if run else "",
+        "action_label": action_label,
+        "action_link": action_link,
+    }
 
 
 def _broker_row(team: Team, use_case: UseCase) -> HopEvidenceRow:
@@ -195,38 +210,19 @@ def _broker_row(team: Team, use_case: UseCase) -> HopEvidenceRow:
         .first()
     )
     measured = (run.summary or {}) if run is not None else {}
-    if endpoint is not None:
-        action_label = "Probe it"
-        action_link = reverse("probes:run-create", args=[team.slug, endpoint.pk])
-        action_link += f"?use_case={use_case.pk}"
-    else:
-        action_label = "Add broker endpoint"
-        action_link = reverse("probes:endpoint-create", args=[team.slug])
-        action_link += f"?{urlencode({'service': service})}"
     return HopEvidenceRow(
         service=service,
         stated_p50_ms=0.0,
         stated_p99_ms=0.0,
         kind="broker",
         stated_staleness_s=use_case.staleness_s,
-        endpoint_name=endpoint.name if endpoint else "",
-        endpoint_url=endpoint.url if endpoint else "",
-        endpoint_link=reverse("probes:endpoint-detail", args=[team.slug, endpoint.pk])
-        if endpoint
-        else "",
-        measured_p50_ms=measured.get("p50_ms"),
-        measured_p99_ms=measured.get("p99_ms"),
-        measured_at=run.finished_at if run else None,
-        measurement_label=f"probe #{run.pk}" if run else "",
-        measurement_link=reverse("probes:run-detail", args=[team.slug, run.pk]) if run else "",
         samples=int(measured.get("requests") or 0),
         rate_per_s=measured.get("rps"),
         confirm_p99_ms=_number_or_none(measured.get("confirm_p99_ms")),
         lost=int(measured.get("lost") or 0),
         duplicates=int(measured.get("duplicates") or 0),
         reordered=int(measured.get("reordered") or 0),
-        action_label=action_label,
-        action_link=action_link,
+        **_row_links(team, use_case, service, endpoint, run, add="Add broker endpoint"),
     )
 
 

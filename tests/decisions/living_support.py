@@ -3,17 +3,17 @@ an accepted ADR drafted from it, a webhook receiver and a slow link on 127.0.0.1
 
 from __future__ import annotations
 
-import asyncio
 import http.server
 import json
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 
 from decisions.models import Decision, DecisionStatus
 from decisions.records.services import decision_create_from_use_case, decision_transition
 from patterns.engine import Hop
 from tests.factories import make_use_case
+from tests.probes.brokers import loopback_proxy
 
 # Payments at about 100 ms keep the synchronous chain within p99 400 ms and REST on top;
 # slow payments push every design that waits for them past the budget, and with eventual
@@ -109,57 +109,12 @@ def receiver(status: int = 200) -> Iterator[Receiver]:
 @contextmanager
 def slow_link(backend_port: int, delay_s: float) -> Iterator[int]:
     """A TCP proxy on 127.0.0.1 in front of ``backend_port`` that holds every chunk for
-    ``delay_s`` in each direction, in order, as a longer network path would; yields its port.
+    ``delay_s`` in each direction; yields its port.
 
     A broker on loopback delivers in about 2 ms, so the probe's self-check (send lag
     against 5 % of the measured p50) turns a run not valid at the first scheduler hiccup
     on a busy machine; a link of 100 ms leaves the generator room, as the slow HTTP
     services of the other living tests do.
     """
-    loop = asyncio.new_event_loop()
-    started = threading.Event()
-    port: list[int] = []
-
-    async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        queue: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue()
-
-        async def send() -> None:
-            while (item := await queue.get())[1]:
-                await asyncio.sleep(max(0.0, item[0] - loop.time()))
-                writer.write(item[1])
-                await writer.drain()
-
-        sender = asyncio.ensure_future(send())
-        with suppress(Exception):
-            while data := await reader.read(65536):
-                queue.put_nowait((loop.time() + delay_s, data))
-        queue.put_nowait((0.0, b""))
-        with suppress(Exception):
-            await sender
-        with suppress(Exception):
-            writer.close()
-
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            up_reader, up_writer = await asyncio.open_connection("127.0.0.1", backend_port)
-        except OSError:
-            writer.close()
-            return
-        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
-
-    async def serve() -> None:
-        server = await asyncio.start_server(handle, "127.0.0.1", 0)
-        port.append(server.sockets[0].getsockname()[1])
-        started.set()
-        async with server:
-            with suppress(asyncio.CancelledError):
-                await server.serve_forever()
-
-    thread = threading.Thread(target=lambda: loop.run_until_complete(serve()), daemon=True)
-    thread.start()
-    assert started.wait(5), "the slow link did not start"
-    try:
-        yield port[0]
-    finally:
-        loop.call_soon_threadsafe(lambda: [t.cancel() for t in asyncio.all_tasks(loop)])
-        thread.join(5)
+    with loopback_proxy(backend_port, delay_s=delay_s) as port:
+        yield port

@@ -149,15 +149,40 @@ def tls_proxy(certs: TestCertificates, backend_port: int) -> Iterator[int]:
     """A TLS-terminating proxy on 127.0.0.1 in front of a loopback broker; yields its port."""
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(certs.cert_file, certs.key_file)
+    with loopback_proxy(backend_port, tls=context) as port:
+        yield port
+
+
+@contextlib.contextmanager
+def loopback_proxy(
+    backend_port: int, *, tls: ssl.SSLContext | None = None, delay_s: float = 0.0
+) -> Iterator[int]:
+    """A TCP proxy on 127.0.0.1 in front of ``backend_port``; yields its port.
+
+    ``tls`` terminates TLS on the client side. ``delay_s`` holds every chunk that long in
+    each direction, in order, as a longer network path would.
+    """
     loop = asyncio.new_event_loop()
     started = threading.Event()
-    state: dict[str, object] = {}
+    state: dict[str, int] = {}
 
     async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        queue: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue()
+
+        async def send() -> None:
+            while (item := await queue.get())[1]:
+                if delay_s:
+                    await asyncio.sleep(max(0.0, item[0] - loop.time()))
+                writer.write(item[1])
+                await writer.drain()
+
+        sender = asyncio.ensure_future(send())
         with contextlib.suppress(Exception):
             while data := await reader.read(65536):
-                writer.write(data)
-                await writer.drain()
+                queue.put_nowait((loop.time() + delay_s, data))
+        queue.put_nowait((0.0, b""))
+        with contextlib.suppress(Exception):
+            await sender
         with contextlib.suppress(Exception):
             writer.close()
 
@@ -170,8 +195,7 @@ def tls_proxy(certs: TestCertificates, backend_port: int) -> Iterator[int]:
         await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
 
     async def serve() -> None:
-        server = await asyncio.start_server(handle, "127.0.0.1", 0, ssl=context)
-        state["server"] = server
+        server = await asyncio.start_server(handle, "127.0.0.1", 0, ssl=tls)
         state["port"] = server.sockets[0].getsockname()[1]
         started.set()
         async with server:
@@ -179,9 +203,9 @@ def tls_proxy(certs: TestCertificates, backend_port: int) -> Iterator[int]:
 
     thread = threading.Thread(target=lambda: loop.run_until_complete(_quiet(serve())), daemon=True)
     thread.start()
-    started.wait(5)
+    assert started.wait(5), "the loopback proxy did not start"
     try:
-        yield int(state["port"])  # type: ignore[arg-type]
+        yield state["port"]
     finally:
         loop.call_soon_threadsafe(lambda: [t.cancel() for t in asyncio.all_tasks(loop)])
         thread.join(5)
