@@ -82,7 +82,7 @@ def _extra_rows(team, *, sessions: int, endpoints: int) -> None:
     from django.utils import timezone
 
     from decisions.models import Membership, ReviewSession
-    from probes.models import Endpoint, ProbeRun, Status
+    from probes.models import Endpoint, JobStatus, ProbeRun
 
     owner = Membership.objects.get(team=team).user
     now = timezone.now()
@@ -111,7 +111,7 @@ def _extra_rows(team, *, sessions: int, endpoints: int) -> None:
             url=endpoint.url,
             rate=50.0,
             duration_s=5.0,
-            status=Status.SUCCEEDED,
+            status=JobStatus.SUCCEEDED,
             progress=100.0,
             p50_ms=4.0 + k,
             p99_ms=30.0 + k,
