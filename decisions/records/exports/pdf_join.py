@@ -227,13 +227,22 @@ class _Join:
         for name, target in _named_destinations(catalog):
             self.names.setdefault(_name_key(name), (name, _copy(target, ref)))
 
+        stamped: dict[tuple[int, int], IndirectObject] = {}
         for number, page in pages:
-            self._put_page(number, page, ref)
+            self._put_page(number, page, ref, stamped)
         while pending:
             old = pending.pop()
             self.output.put(numbers[(old.idnum, old.generation)], _copy(old.get_object(), ref))
 
-    def _put_page(self, number: int, page: PageObject, ref: Ref) -> None:
+    def _put_page(
+        self,
+        number: int,
+        page: PageObject,
+        ref: Ref,
+        stamped: dict[tuple[int, int], IndirectObject],
+    ) -> None:
+        """Write the page; with numbers, its content gets the stamp and its resources the
+        stamp's font. ``stamped``: the source's shared resources, already written so."""
         self.pages.append(number)
         replaced = {"/Parent"} | ({"/Contents", "/Resources"} if self.number_pages else set())
         copy = _copy_dict(page, ref, leave_out=replaced)
@@ -247,15 +256,27 @@ class _Join:
             copy[NameObject("/Contents")] = ArrayObject(
                 [self.save_state, *(_copy(s, ref) for s in streams if s is not None), stamp]
             )
-            # The page gets its own resources with the stamp's font added; the fonts
-            # and images they name stay shared objects.
-            resources = _dict(page.raw_get("/Resources") if "/Resources" in page else None)
-            fonts = _copy_dict(_dict(resources.get("/Font")), ref)
-            fonts[STAMP_FONT] = self.font
-            own = _copy_dict(resources, ref, leave_out={"/Font"})
-            own[NameObject("/Font")] = fonts
-            copy[NameObject("/Resources")] = own
+            resources = page.raw_get("/Resources") if "/Resources" in page else None
+            if isinstance(resources, IndirectObject):
+                # WeasyPrint gives all pages of a document one resources object (all its
+                # fonts and images): written once with the stamp's font, not once a page.
+                key = (resources.idnum, resources.generation)
+                if key not in stamped:
+                    stamped[key] = self.output.add(self._stamped_resources(resources, ref))
+                copy[NameObject("/Resources")] = stamped[key]
+            else:
+                copy[NameObject("/Resources")] = self._stamped_resources(resources, ref)
         self.output.put(number, copy)
+
+    def _stamped_resources(self, resources: Any, ref: Ref) -> DictionaryObject:
+        """A copy of ``resources`` with the stamp's font added; the fonts, images and other
+        objects it names stay shared."""
+        found = _dict(resources)
+        fonts = _copy_dict(_dict(found.get("/Font")), ref)
+        fonts[STAMP_FONT] = self.font
+        own = _copy_dict(found, ref, leave_out={"/Font"})
+        own[NameObject("/Font")] = fonts
+        return own
 
     def close(self) -> int:
         output = self.output
