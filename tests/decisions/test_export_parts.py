@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime
 import io
 import re
+import socket
 import zipfile
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from django.core.files.storage import default_storage
 from django.utils import timezone
 from pypdf import PdfReader
 
+from config.celery import app
 from decisions.jobs import JobStatus
 from decisions.models import Decision, DecisionAttachment, DecisionStatus, ExportJob, ExportPart
 from decisions.records.exports import parts as parts_module
@@ -229,6 +231,21 @@ def test_a_job_whose_parts_wait_for_a_worker_is_not_reaped(acme, owner, small_pa
     assert reap_stale_exports(stale_after_s=30) == []
     job.refresh_from_db()
     assert job.status == JobStatus.RUNNING
+
+
+def test_a_stopped_broker_fails_the_job_and_its_parts_at_once(
+    transactional_db, viewer_client, acme, owner, small_parts, monkeypatch
+):
+    a_log(acme, owner, 5)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        nobody = sock.getsockname()[1]
+    monkeypatch.setattr(app.conf, "broker_url", f"redis://127.0.0.1:{nobody}/0")
+    response = viewer_client.post("/t/acme/decisions/export-zip/", follow=True)
+    assert "The job queue is unavailable" in response.content.decode()
+    job = ExportJob.objects.get(team=acme)
+    assert job.status == JobStatus.FAILED and job.parts.count() == 3
+    assert set(job.parts.values_list("status", flat=True)) == {JobStatus.FAILED}
 
 
 def worker_log_tasks(worker) -> list[str]:
