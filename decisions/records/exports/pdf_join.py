@@ -33,6 +33,7 @@ from pypdf.generic import (
     DictionaryObject,
     IndirectObject,
     NameObject,
+    NullObject,
     NumberObject,
     PdfObject,
     StreamObject,
@@ -232,7 +233,9 @@ class _Join:
             self._put_page(number, page, ref, stamped)
         while pending:
             old = pending.pop()
-            self.output.put(numbers[(old.idnum, old.generation)], _copy(old.get_object(), ref))
+            found = old.get_object()  # None for a reference to a missing object: null
+            copied = _copy(found, ref) if found is not None else NullObject()
+            self.output.put(numbers[(old.idnum, old.generation)], copied)
 
     def _put_page(
         self,
