@@ -47,6 +47,7 @@ from pypdf import PdfReader
 
 from decisions.models import Decision, DecisionStatus, Team
 from decisions.pdf import PdfError, render_pdf, render_pdf_file
+from decisions.records.exports.madr import assumptions_with_last_check
 from decisions.records.exports.pdf import (
     for_print,
     log_timeout,
@@ -96,7 +97,7 @@ def _records(pks: Sequence[int]) -> list[Decision]:
     return list(
         Decision.objects.filter(pk__in=pks)
         .select_related("team", "superseded_by", "use_case", "snapshot")
-        .prefetch_related("supersedes", "attachments")
+        .prefetch_related("supersedes", "attachments", assumptions_with_last_check())
         .order_by("number")
     )
 

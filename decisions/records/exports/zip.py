@@ -16,7 +16,7 @@ from typing import IO, BinaryIO
 from django.db.models import QuerySet
 
 from decisions.models import Decision, Team
-from decisions.records.exports.madr import one_line, to_madr
+from decisions.records.exports.madr import assumptions_with_last_check, one_line, to_madr
 from decisions.records.exports.nygard import to_nygard
 from decisions.records.selectors import decision_diagram_mermaid, decision_diagram_svgs
 
@@ -31,7 +31,13 @@ def log_zip_records(decisions: QuerySet[Decision]) -> QuerySet[Decision]:
     a few queries rather than a few per record."""
     return (
         decisions.select_related("team", "superseded_by", "use_case", "snapshot")
-        .prefetch_related("supersedes", "attachments", "links_out__target", "links_in__source")
+        .prefetch_related(
+            "supersedes",
+            "attachments",
+            "links_out__target",
+            "links_in__source",
+            assumptions_with_last_check(),
+        )
         .order_by("number")
     )
 
