@@ -17,9 +17,10 @@ What is measured:
 * **Log zip, as a job**: the whole 5,000-record log through ``export_job_run`` (run in
   this process, file saved through the storage API), first with no stored diagrams, then
   again (every diagram read from the store); time per record, and first/repeat (goal >= 5).
-* **Log PDF**: 1,000 records of the big team, rendered in parts (``log_pdf``) in a fresh
-  process: wall time, time per record, and the peak resident memory of that process and
-  of its largest forked render child (goal: their sum <= 600 MB).
+* **Log PDF**: 1,000 records of the big team, rendered in chunks and joined (``log_pdf``)
+  into a temporary file, as the job does, in a fresh process: wall time, time per record,
+  and the peak resident memory of that process and of its largest forked render child
+  (goal: their sum <= 600 MB).
 """
 
 from __future__ import annotations
@@ -82,7 +83,7 @@ def _extra_rows(team, *, sessions: int, endpoints: int) -> None:
     from django.utils import timezone
 
     from decisions.models import Membership, ReviewSession
-    from probes.models import Endpoint, ProbeRun, Status
+    from probes.models import Endpoint, JobStatus, ProbeRun
 
     owner = Membership.objects.get(team=team).user
     now = timezone.now()
@@ -111,7 +112,7 @@ def _extra_rows(team, *, sessions: int, endpoints: int) -> None:
             url=endpoint.url,
             rate=50.0,
             duration_s=5.0,
-            status=Status.SUCCEEDED,
+            status=JobStatus.SUCCEEDED,
             progress=100.0,
             p50_ms=4.0 + k,
             p99_ms=30.0 + k,
@@ -162,7 +163,8 @@ def zip_times(slug: str) -> dict[str, float]:
     diagrams, then again as another worker would (the in-process cache emptied)."""
     from decisions.jobs import JobStatus
     from decisions.models import Decision, DiagramRender, ExportJob, Team
-    from decisions.records.exports.jobs import LOG_ZIP, export_job_run
+    from decisions.records.exports.jobs import export_job_run
+    from decisions.records.exports.kinds import LOG_ZIP
     from patterns.diagrams import svg_cache
 
     team = Team.objects.get(slug=slug)
@@ -195,20 +197,23 @@ logging.getLogger("weasyprint").setLevel(logging.ERROR)
 from decisions.models import Decision, Team
 from decisions.records.exports.log_pdf import log_pdf
 from pypdf import PdfReader
-import io
+import tempfile
 team = Team.objects.get(slug={slug!r})
 decisions = Decision.objects.filter(team=team, number__lte={records})
 decisions = decisions.only("pk", "number", "title", "status")
 start = time.perf_counter()
-pdf = io.BytesIO()
+# Into a file, as the job does (a temporary file that storage then copies).
+pdf = tempfile.TemporaryFile()
 log_pdf(team, decisions, target=pdf)
 took = time.perf_counter() - start
 # Peaks taken before this script reads the PDF back (which is not the job's memory).
 parent_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 child_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+size = pdf.tell()
+pdf.seek(0)
 pages = len(PdfReader(pdf).pages)
 print(json.dumps({{
-    "seconds": took, "pages": pages, "bytes": len(pdf.getvalue()),
+    "seconds": took, "pages": pages, "bytes": size,
     "parent_mb": parent_mb, "child_mb": child_mb,
 }}))
 """

@@ -202,6 +202,14 @@ PROBE_MAX_RUNNING_PER_TEAM = int(os.environ.get("ARCHWAY_PROBE_MAX_RUNNING_PER_T
 # Broker logins are sealed with a key derived from this (probes/credentials.py).
 PROBE_CREDENTIALS_KEY = os.environ.get("ARCHWAY_CREDENTIALS_KEY") or SECRET_KEY
 
+# --- Whole-log exports ------------------------------------------------------------
+# A log export above this many records is split into parts that several workers build
+# at once and the last of them merges (docs/operations.md); parts grow beyond this size
+# rather than number more than EXPORT_MAX_PARTS.
+EXPORT_PART_RECORDS_PDF = int(os.environ.get("ARCHWAY_EXPORT_PART_RECORDS_PDF", "200"))
+EXPORT_PART_RECORDS_ZIP = int(os.environ.get("ARCHWAY_EXPORT_PART_RECORDS_ZIP", "1000"))
+EXPORT_MAX_PARTS = int(os.environ.get("ARCHWAY_EXPORT_MAX_PARTS", "8"))
+
 # --- Living decisions -----------------------------------------------------------
 # How long a scheduled check probes an endpoint, and the first pause before a failed
 # webhook delivery is tried again (then twice as long each time).

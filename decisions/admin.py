@@ -7,6 +7,7 @@ from decisions.models import (
     Decision,
     DecisionChange,
     ExportJob,
+    ExportPart,
     Membership,
     Presence,
     RecommendationSnapshot,
@@ -109,9 +110,20 @@ class PresenceAdmin(admin.ModelAdmin):
     raw_id_fields = ["session", "user"]
 
 
+class ExportPartInline(admin.TabularInline):
+    """A big export's parts, as the workers left them (read only: the rows are the job)."""
+
+    model = ExportPart
+    extra = 0
+    can_delete = False
+    fields = ("index", "first_number", "last_number", "status", "done", "total", "worker", "error")
+    readonly_fields = fields
+
+
 @admin.register(ExportJob)
 class ExportJobAdmin(admin.ModelAdmin):
     list_display = ["team", "kind", "status", "progress", "created", "finished_at"]
     list_filter = ["status", "team"]
     readonly_fields = ["started_at", "finished_at", "heartbeat_at", "worker", "created"]
     raw_id_fields = ["requested_by"]
+    inlines = [ExportPartInline]

@@ -29,7 +29,7 @@ import select
 import signal
 import time
 from collections.abc import Callable, Mapping
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -110,9 +110,11 @@ class SafeFetcher(URLFetcher):
         return str(found) if isinstance(found, str) else None
 
 
-def _write_pdf(html: str, files: Mapping[str, tuple[bytes, str]] | None = None) -> bytes:
+def _write_pdf(
+    html: str, files: Mapping[str, tuple[bytes, str]] | None = None, target: Path | None = None
+) -> bytes | None:
     fetcher = SafeFetcher(files=files)
-    return HTML(string=html, base_url=BASE_URL, url_fetcher=fetcher).write_pdf()
+    return HTML(string=html, base_url=BASE_URL, url_fetcher=fetcher).write_pdf(target)
 
 
 def render_pdf(
@@ -123,17 +125,39 @@ def render_pdf(
 ) -> bytes:
     """HTML to PDF bytes in a forked child that is killed after ``timeout`` seconds.
     ``files``: what the fetcher may serve besides static files (see ``SafeFetcher``)."""
+    return _in_child(lambda: _write_pdf(html, files) or b"", timeout)
+
+
+def render_pdf_file(
+    html: str,
+    target: Path,
+    *,
+    timeout: float = ONE_TIMEOUT_S,
+    files: Mapping[str, tuple[bytes, str]] | None = None,
+) -> None:
+    """As ``render_pdf``, but the child writes the PDF into ``target`` itself: its bytes
+    never pass through (and never stay in the heap of) the calling process."""
+
+    def write() -> bytes:
+        _write_pdf(html, files, target)
+        return b""
+
+    _in_child(write, timeout)
+
+
+def _in_child(work: Callable[[], bytes], timeout: float) -> bytes:
+    """``work()`` in a forked child killed after ``timeout`` seconds; what it returned."""
     if not hasattr(os, "fork"):  # pragma: no cover - Archway runs on Linux
-        return _write_pdf(html, files)
+        return work()
     read_end, write_end = os.pipe()
     pid = os.fork()
-    if pid == 0:  # the child: render, send b"OK" + pdf or b"ER" + message, exit at once
+    if pid == 0:  # the child: work, send b"OK" + result or b"ER" + message, exit at once
         os.close(read_end)
         gc.freeze()  # never scan (and so copy) the parent's objects; see the module doc
         gc.disable()  # the child is short-lived and exits after one render; see the doc
         code = 0
         try:
-            payload = b"OK" + _write_pdf(html, files)
+            payload = b"OK" + work()
         except BaseException as exc:  # noqa: BLE001 - reported to the parent
             payload, code = b"ER" + f"{type(exc).__name__}: {exc}".encode()[:2000], 1
         try:

@@ -7,6 +7,7 @@ from django.core.management import call_command
 
 from decisions import jobs
 from decisions.records.exports.jobs import export_job_run
+from decisions.records.exports.parts import export_part_run
 
 # Expired sessions stay in the database until deleted; once an hour keeps the table small.
 CLEAR_SESSIONS_EVERY_S = 3600.0
@@ -14,8 +15,15 @@ CLEAR_SESSIONS_EVERY_S = 3600.0
 
 @shared_task(name="decisions.export_log_pdf", bind=True, acks_late=True)
 def export_log_pdf(self, job_id: int) -> bool:  # noqa: ANN001 - Celery's bound task
-    """Build a log PDF; a redelivered message finds the job claimed (or finished) and returns."""
+    """Build a log export (PDF or zip; the name is older than the zip) in one task; a
+    redelivered message finds the job claimed (or finished) and returns."""
     return export_job_run(job_id=job_id, worker=jobs.worker_label(self.request.hostname))
+
+
+@shared_task(name="decisions.export_log_part", bind=True, acks_late=True)
+def export_log_part(self, part_id: int) -> bool:  # noqa: ANN001 - Celery's bound task
+    """Build one part of a big export; the last part to finish merges them all."""
+    return export_part_run(part_id=part_id, worker=jobs.worker_label(self.request.hostname))
 
 
 @shared_task(name="decisions.reap_stale_jobs")

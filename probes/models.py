@@ -204,7 +204,15 @@ class ProbeRun(Job):
 
     class Meta:
         ordering = ["-created", "-pk"]
-        indexes = [models.Index(fields=["team", "status"]), models.Index(fields=["status"])]
+        indexes = [
+            models.Index(fields=["team", "status"]),
+            models.Index(fields=["status"]),
+            # The team's run list, newest first (ordering above), and an endpoint's runs and
+            # its latest run: read in index order, so a page costs the same however many
+            # runs there are. The id breaks ties as the ordering does.
+            models.Index(fields=["team", "created", "id"], name="probe_run_team_created"),
+            models.Index(fields=["endpoint", "created", "id"], name="probe_run_endpoint_created"),
+        ]
 
     def __str__(self) -> str:
         return f"Probe {self.pk} of {self.endpoint} ({self.status})"

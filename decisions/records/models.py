@@ -23,6 +23,7 @@ __all__ = [
     "DecisionLinkKind",
     "DecisionStatus",
     "ExportJob",
+    "ExportPart",
     "LINK_INVERSE_LABELS",
 ]
 
@@ -268,6 +269,46 @@ class ExportJob(Job):
 
     def __str__(self) -> str:
         return f"{self.kind} for {self.team} ({self.status}, {self.progress:.0f}%)"
+
+
+class ExportPart(Job):
+    """One Celery task's share of a big export: a run of records in number order, built
+    into a file of its own; the last part to finish merges them all in order
+    (``decisions.records.exports.parts``, ADR-0013).
+
+    While its parts run, the job's ``worker`` stays empty; the part that merges claims the
+    job by writing its own name there, so exactly one merge runs.
+    """
+
+    job = models.ForeignKey(ExportJob, on_delete=models.CASCADE, related_name="parts")
+    index = models.PositiveIntegerField()
+    first_number = models.PositiveIntegerField(help_text="Its first record's number.")
+    last_number = models.PositiveIntegerField(help_text="Its last record's number.")
+    total = models.PositiveIntegerField(default=0, help_text="Records to build.")
+    done = models.PositiveIntegerField(default=0, help_text="Records built so far.")
+    pages = models.PositiveIntegerField(default=0, help_text="The PDF part's page count.")
+    records = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="What the file holds, in order: [number, first page] (PDF), "
+        "[number, 1 if it has a diagram] (zip).",
+    )
+    file = models.CharField(max_length=300, blank=True, help_text="Its file in the storage.")
+
+    class Meta:
+        ordering = ["job", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "index"], name="one_export_part_per_index")
+        ]
+        indexes = [models.Index(fields=["status"])]
+
+    def __str__(self) -> str:
+        return f"Part {self.index + 1} of export {self.job_id} ({self.status})"
+
+    @property
+    def label(self) -> str:
+        """How an error names the part: its place and its records."""
+        return f"Part {self.index + 1} (ADR-{self.first_number:04d} to ADR-{self.last_number:04d})"
 
 
 class AssumptionMetric(models.TextChoices):

@@ -51,14 +51,8 @@ from decisions.models import (
 )
 from decisions.pagination import paginate
 from decisions.pdf import pdf_response
-from decisions.records.exports.jobs import (
-    EXPORT_KINDS,
-    LOG_PDF,
-    LOG_ZIP,
-    EnqueueError,
-    export_job_file,
-    export_job_start,
-)
+from decisions.records.exports.jobs import EnqueueError, export_job_file, export_job_start
+from decisions.records.exports.kinds import EXPORT_KINDS, LOG_PDF, LOG_ZIP
 from decisions.records.exports.madr import to_madr
 from decisions.records.exports.nygard import to_nygard
 from decisions.records.exports.pdf import adr_pdf, record_context
@@ -487,6 +481,7 @@ def adr_export_job(request: TeamRequest, team_slug: str, pk: int) -> HttpRespons
         "team": team,
         "membership": request.membership,
         "job": job,
+        "parts": list(job.parts.all()),
         "kind": EXPORT_KINDS.get(job.kind, EXPORT_KINDS[LOG_PDF]),
     }
     if request.htmx:

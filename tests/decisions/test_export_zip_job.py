@@ -12,12 +12,8 @@ from django.core.files.storage import default_storage
 
 from decisions.jobs import JobStatus
 from decisions.models import DiagramRender, ExportJob
-from decisions.records.exports.jobs import (
-    LOG_PDF,
-    LOG_ZIP,
-    export_job_run,
-    export_time_limit,
-)
+from decisions.records.exports.jobs import export_job_run
+from decisions.records.exports.kinds import LOG_PDF, LOG_ZIP, export_time_limit
 from tests.decisions.adr_support import accepted_with_predecessor
 from tests.factories import wait_for
 

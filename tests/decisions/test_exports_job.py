@@ -68,20 +68,20 @@ def test_a_job_is_claimed_once(acme, owner):
 
 
 def test_a_failed_render_marks_the_job_failed_with_the_reason(acme, owner, monkeypatch):
-    from decisions.pdf import PdfError, render_pdf
+    from decisions.pdf import PdfError, render_pdf_file
     from decisions.records.exports import log_pdf
 
     calls = []
 
-    def fail_on_the_second_part(html: str, *, timeout: float, **files: object) -> bytes:
+    def fail_on_the_second_part(html: str, target: Path, *, timeout: float, **files) -> None:
         calls.append(html)
-        if len(calls) == 3:  # the contents' measure, the first part, the second part
+        if len(calls) == 2:
             raise PdfError("The PDF took longer than 1 s to render and was stopped.")
-        return render_pdf(html, timeout=timeout, **files)
+        render_pdf_file(html, target, timeout=timeout, **files)
 
     accepted_with_predecessor(acme, owner)
     monkeypatch.setattr(log_pdf, "CHUNK_SIZE", 1)
-    monkeypatch.setattr(log_pdf, "render_pdf", fail_on_the_second_part)
+    monkeypatch.setattr(log_pdf, "render_pdf_file", fail_on_the_second_part)
     job = ExportJob.objects.create(team=acme)
     export_job_run(job_id=job.pk, worker="w1 pid 1")
     job.refresh_from_db()

@@ -41,3 +41,45 @@ def test_a_record_without_assumptions_exports_as_before(acme, owner):
     from tests.decisions.adr_support import drafted
 
     assert "## Assumptions" not in to_madr(drafted(acme, owner))
+
+
+def test_the_log_zip_shows_each_last_measurement_in_queries_that_do_not_grow_per_record(acme):
+    import datetime
+    import zipfile
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    from decisions.models import Assumption, AssumptionCheck, Decision, DecisionStatus
+    from decisions.records.exports.zip import log_zip, log_zip_records
+
+    def add(numbers: range) -> None:
+        now = timezone.now()
+        for number in numbers:
+            decision = Decision.objects.create(
+                team=acme, number=number, title=f"Record {number}", date=now.date(),
+                status=DecisionStatus.ACCEPTED,
+            )  # fmt: skip
+            assumption = Assumption.objects.create(
+                decision=decision, metric="hop_p99_ms", target="payments", threshold=150
+            )
+            for minutes, value, status in ((20, 100.0, "ok"), (10, 900 + number, "failed")):
+                AssumptionCheck.objects.create(
+                    assumption=assumption, status=status, value=value,
+                    measured_at=now - datetime.timedelta(minutes=minutes),
+                )  # fmt: skip
+            AssumptionCheck.objects.create(assumption=assumption, status="pending", measured_at=now)
+
+    def export() -> tuple[int, zipfile.ZipFile]:
+        with CaptureQueriesContext(connection) as captured:
+            data = log_zip(acme, log_zip_records(Decision.objects.filter(team=acme)))
+        return len(captured), zipfile.ZipFile(io.BytesIO(data))
+
+    add(range(1, 4))
+    at_3, _ = export()
+    add(range(4, 10))
+    at_9, archive = export()
+    assert at_9 == at_3
+    record = archive.read("docs/decisions/0007-record-7.md").decode()
+    assert "| payments p99 latency ≤ 150 ms | stated | 907 ms on" in record  # the newest

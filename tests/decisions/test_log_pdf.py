@@ -85,3 +85,27 @@ def test_the_parts_do_not_change_what_one_part_gives(acme, owner):
 def test_an_empty_log_is_a_cover_without_records(acme):
     reader = PdfReader(io.BytesIO(log_pdf(acme)))
     assert "No records yet." in reader.pages[0].extract_text()
+
+
+def test_bookmarks_and_destinations_of_every_part_lead_to_the_pages_the_contents_give(acme, owner):
+    records = make_log(acme, owner, 12)
+    reader = PdfReader(io.BytesIO(log_pdf(acme, chunk_size=4)))  # three parts
+    texts = [page.extract_text() for page in reader.pages]
+    assert [footer_number(text) for text in texts] == list(range(1, len(texts) + 1))
+
+    top = [b for b in reader.outline if not isinstance(b, list)]
+    sections = [level for level in reader.outline if isinstance(level, list)]
+    assert [b.title for b in top] == ["Contents", *(d.title for d in records)]
+    assert len(sections) == len(records)  # each record's headings stay beneath it
+    front = reader.get_destination_page_number(top[1])
+    contents = "\n".join(texts[:front])
+    destinations = reader.named_destinations
+    for decision, bookmark, inside in zip(records, top[1:], sections, strict=True):
+        listed = re.search(rf"{decision.label} .*?\.{{3,}}\s*(\d+)", contents, re.S)
+        assert listed, decision.label
+        page = int(listed.group(1)) - 1
+        assert reader.get_destination_page_number(bookmark) == page
+        assert reader.get_destination_page_number(destinations[f"adr-{decision.number}"]) == page
+        headings = [s for s in inside if not isinstance(s, list)]
+        assert headings and all(reader.get_destination_page_number(s) >= page for s in headings)
+        assert decision.label in texts[page]

@@ -4,10 +4,11 @@ query count of a page independent of the page size."""
 from __future__ import annotations
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from probes.models import Endpoint, ProbeRun
+from probes.selectors import run_list
 from tests.probes.outcomes import measured_outcome
 from tests.probes.probe_factories import finished_run
 
@@ -86,3 +87,18 @@ def test_the_two_lists_on_the_probes_page_page_separately(viewer_client, owner, 
     assert "31–45 of 119" in page  # runs, 15 a page, page 3
     assert "Stock lookup 0055" in page and "Stock lookup 0001" not in page
     assert "page=2" in page.split('id="recent-runs"')[1]  # the runs' links keep the endpoints' page
+
+
+def test_a_page_of_the_teams_runs_is_read_in_the_order_of_its_index(owner, acme):
+    more_endpoints(acme, 20, owner)
+    page = run_list(team=acme)[:15]
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # A tiny table is read whole and sorted otherwise; the question is whether an
+            # index gives the page in order (without one, a sort stays in the plan).
+            for method in ("seqscan", "bitmapscan", "sort"):
+                cursor.execute(f"SET LOCAL enable_{method} = off")
+        plan = page.explain()
+    assert "probe_run_team_created" in plan, plan
+    # No sort: the index gives the list's order (newest first, ties by id) as it is read.
+    assert "TEMP B-TREE" not in plan and "Sort" not in plan, plan

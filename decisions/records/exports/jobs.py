@@ -13,24 +13,26 @@ The file is built in a temporary file and saved through Django's storage API
 (``decisions.records.exports.storage``), so web and workers need no shared disk. The row
 names the file only once it is saved, by a worker that still holds the job; a worker that
 lost the job deletes what it saved.
+
+A log above its kind's part size is not one task but several, one per part, merged by
+the last to finish: ``decisions.records.exports.parts``.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
 from typing import IO, BinaryIO
 
-from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
 from decisions.jobs import (
+    ACTIVE,
     STALE_AFTER_S,
     Heartbeat,
     JobStatus,
@@ -39,61 +41,43 @@ from decisions.jobs import (
     queued_too_long_s,
     stopped_reporting_message,
 )
-from decisions.models import Decision, ExportJob, Team
-from decisions.records.exports.log_pdf import log_pdf, log_pdf_time_limit
+from decisions.models import Decision, ExportJob, ExportPart, Team
+from decisions.records.exports.kinds import (
+    EXPORT_KINDS,
+    LOG_PDF,
+    LOG_ZIP,
+    RECORDS_SHARE,
+    export_part_time_limit,
+    export_time_limit,
+)
+from decisions.records.exports.log_pdf import log_pdf
+from decisions.records.exports.parts import export_parts_plan, reap_stale_parts
 from decisions.records.exports.storage import (
     export_delete,
     export_name,
     export_open,
     export_save,
 )
-from decisions.records.exports.zip import write_log_zip
+from decisions.records.exports.zip import log_zip_records, write_log_zip
 
 log = logging.getLogger(__name__)
-
-LOG_PDF = "log-pdf"
-LOG_ZIP = "log-zip"
-# Share of the progress bar for the records; the contents, joining and saving get the rest.
-RECORDS_SHARE = 95
-# The zip: a dot run per new diagram (each with its own limit) and the Markdown.
-ZIP_TIME_BASE_S = 120.0
-ZIP_TIME_PER_RECORD_S = 1.0
-
-
-@dataclass(frozen=True)
-class ExportKind:
-    label: str
-    extension: str
-    content_type: str
-    time_limit: Callable[[int], float]
-
-
-EXPORT_KINDS = {
-    LOG_PDF: ExportKind("Decision log PDF", "pdf", "application/pdf", log_pdf_time_limit),
-    LOG_ZIP: ExportKind(
-        "Decision log zip (Markdown)",
-        "zip",
-        "application/zip",
-        lambda count: ZIP_TIME_BASE_S + ZIP_TIME_PER_RECORD_S * count,
-    ),
-}
 
 
 class EnqueueError(Exception):
     """The job was saved but could not be handed to a worker; the message says why."""
 
 
-def export_time_limit(kind: str, count: int) -> float:
-    """The job's hard time limit in seconds: never below the worker's default."""
-    return max(float(settings.CELERY_TASK_TIME_LIMIT), EXPORT_KINDS[kind].time_limit(count))
-
-
 def export_job_start(*, team: Team, by: User | None, kind: str = LOG_PDF) -> ExportJob:
+    """Save the job and hand it to the workers once saved: one task, or one per part when
+    the log is above the kind's part size (``parts.export_parts_plan``)."""
     if kind not in EXPORT_KINDS:
         raise ValueError(f"Unknown export kind {kind!r}.")
-    total = Decision.objects.filter(team=team).count()
     with transaction.atomic():
-        job = ExportJob.objects.create(team=team, requested_by=by, total=total, kind=kind)
+        numbers = list(
+            Decision.objects.filter(team=team).order_by("number").values_list("number", flat=True)
+        )
+        job = ExportJob.objects.create(team=team, requested_by=by, total=len(numbers), kind=kind)
+        export_parts_plan(job, numbers)
         transaction.on_commit(partial(export_job_enqueue, job_id=job.pk))
     job.refresh_from_db()
     if job.status == JobStatus.FAILED:
@@ -102,34 +86,33 @@ def export_job_start(*, team: Team, by: User | None, kind: str = LOG_PDF) -> Exp
 
 
 def export_job_enqueue(*, job_id: int) -> bool:
-    from decisions.tasks import export_log_pdf
+    from decisions.tasks import export_log_part, export_log_pdf
 
     def fail(reason: str) -> None:
+        now = timezone.now()
         ExportJob.objects.filter(pk=job_id, status=JobStatus.QUEUED).update(
-            status=JobStatus.FAILED,
-            error=f"{reason}; try the export again later.",
-            finished_at=timezone.now(),
+            status=JobStatus.FAILED, error=f"{reason}; try the export again later.", finished_at=now
+        )
+        ExportPart.objects.filter(job_id=job_id, status=JobStatus.QUEUED).update(
+            status=JobStatus.FAILED, error=reason, finished_at=now
         )
 
     job = ExportJob.objects.only("kind", "total").get(pk=job_id)
+    parts = list(ExportPart.objects.filter(job_id=job_id).values_list("pk", "total"))
+    if parts:
+        limit = export_part_time_limit(job.kind, max(total for _, total in parts), job.total)
+        options = {"time_limit": limit, "soft_time_limit": limit - 60}
+        calls = [(pk,) for pk, _ in parts]
+        return job_enqueue(export_log_part, calls, on_unavailable=fail, options=options)
     limit = export_time_limit(job.kind, job.total)
-    return job_enqueue(
-        export_log_pdf,
-        [(job_id,)],
-        on_unavailable=fail,
-        options={"time_limit": limit, "soft_time_limit": limit - 60},
-    )
+    options = {"time_limit": limit, "soft_time_limit": limit - 60}
+    return job_enqueue(export_log_pdf, [(job_id,)], on_unavailable=fail, options=options)
 
 
 def _build(job: ExportJob, target: BinaryIO, progress: Callable[[int, int], None]) -> None:
     decisions = Decision.objects.filter(team=job.team)
     if job.kind == LOG_ZIP:
-        records = (
-            decisions.select_related("team", "superseded_by", "use_case", "snapshot")
-            .prefetch_related("supersedes", "attachments", "links_out__target", "links_in__source")
-            .order_by("number")
-        )
-        write_log_zip(target, job.team, records, progress=progress)
+        write_log_zip(target, job.team, log_zip_records(decisions), progress=progress)
     else:
         records = decisions.only("pk", "number", "title", "status")
         log_pdf(job.team, records, progress=progress, target=target)
@@ -190,12 +173,17 @@ def export_job_file(job: ExportJob) -> IO[bytes] | None:
 def reap_stale_exports(*, stale_after_s: float = STALE_AFTER_S) -> list[int]:
     """Fail export jobs whose worker went quiet, or whose message never reached one.
 
-    The job keeps the progress it made (its file is saved only at the very end, so there
-    is nothing half-written to remove), and the export page offers to start it again.
+    A job in parts is failed through its parts (``parts.reap_stale_parts``): while any
+    of them is queued or running, they, not the job, say whether work goes on. The job
+    keeps the progress it made (its file is saved only at the very end, so there is
+    nothing half-written to remove), and the export page offers to start it again.
     """
+    reaped = set(reap_stale_parts(stale_after_s=stale_after_s))
     now = timezone.now()
-    reaped: list[int] = []
-    for job in ExportJob.objects.filter(ExportJob.stale_filter(stale_after_s)):
+    stale = ExportJob.objects.filter(ExportJob.stale_filter(stale_after_s)).exclude(
+        parts__status__in=ACTIVE
+    )
+    for job in stale:
         reason = stopped_reporting_message(job.worker, job.heartbeat_at or job.started_at)
         gave_up = ExportJob.objects.filter(pk=job.pk, status=JobStatus.RUNNING, worker=job.worker)
         if gave_up.update(
@@ -203,9 +191,9 @@ def reap_stale_exports(*, stale_after_s: float = STALE_AFTER_S) -> list[int]:
             finished_at=now,
             error=f"{reason}; nothing was written. Start the export again.",
         ):
-            reaped.append(job.pk)
+            reaped.add(job.pk)
     lost_cutoff = now - timedelta(seconds=queued_too_long_s())
     lost = ExportJob.objects.filter(status=JobStatus.QUEUED, created__lt=lost_cutoff)
-    reaped.extend(lost.values_list("pk", flat=True))
+    reaped.update(lost.values_list("pk", flat=True))
     lost.update(status=JobStatus.FAILED, finished_at=now, error=f"{lost_in_queue_message()}.")
     return sorted(reaped)

@@ -1,30 +1,33 @@
 """The whole decision log as one PDF, rendered in parts so that memory stays flat as the
-log grows.
+log grows, and so that the parts can be rendered by several workers at once.
 
 One WeasyPrint document for the whole log holds every record's layout at once, so its
-memory grows with the log. Here each part is at most ``chunk_size`` records, rendered in
-its own forked child (``decisions.pdf.render_pdf``) that exits when the part is done; the
-parent keeps only the parts' bytes and joins them with pypdf. The page numbers and the
-table of contents still read as one document:
+memory grows with the log. Here the records are rendered ``chunk_size`` at a time, each
+chunk in its own forked child that writes its PDF to a file and exits
+(``decisions.pdf.render_pdf_file``), and the files are joined by ``pdf_join``, which
+copies one file at a time into the output instead of holding them all. The page numbers
+and the table of contents still read as one document:
 
-1. The front matter (cover and contents) is rendered first with a placeholder page number
-   on every line, as wide as any real one (the leader dots take the rest of the line), to
-   learn how many pages it takes: ``front_pages``.
-2. The records are rendered part by part, in order. A part's first page resets the CSS
-   page counter to its page number in the whole document (``@page :first {
-   counter-reset: page N }``), so the footers run 1..N across the parts without stamping
-   afterwards. The page each record starts on is read back from the part's named
-   destination ``adr-<number>`` (WeasyPrint writes one for every ``id``).
-3. The front matter is rendered again with the real page numbers and the total. Should it
-   come out longer than measured (not expected: the placeholders are the widest), the
-   parts are rendered again with the new offset.
-4. pypdf joins front matter and parts, keeping each part's bookmarks (one per record and
-   section), which take the place of the contents' links. The parts wait in a temporary
-   folder meanwhile, and the whole is written straight into the caller's file.
+1. A chunk is rendered without page numbers in its footer, so it looks the same wherever
+   it ends up; what it reports (``Piece``) is its page count and the page each record
+   starts on, read from its named destination ``adr-<number>`` (WeasyPrint writes one
+   for every ``id``).
+2. The front matter (cover and contents) is rendered with a placeholder page number on
+   every line, as wide as any real one (the leader dots take the rest of the line), to
+   learn how many pages it takes. With that and the pieces' page counts, every record's
+   page in the whole document is a sum. The front matter is rendered again with those
+   numbers and the total; should it come out longer than measured (not expected: the
+   placeholders are the widest), only the front matter is rendered again.
+3. ``pdf_join`` writes the front matter and the pieces in order, keeping each piece's
+   bookmarks (one per record and section) and named destinations, and stamps "Page N"
+   on every page, N running over the whole document.
 
-The footer reads "Page N" (the total is on the cover): a part is rendered before the
-total is known. Each part gets its own render time limit (``log_timeout`` of its size),
-so the job's limit grows with the number of records instead of cutting a big log off.
+Because a piece's layout does not depend on where it starts, a long log can also be cut
+into parts rendered by different workers at the same time (``log_pdf_piece``, one file
+per part), and joined by the last of them (``log_pdf_assemble``): see
+``decisions.records.exports.parts`` and ADR-0013. Each chunk gets its own render time
+limit (``log_timeout`` of its size), so the job's limit grows with the number of records
+instead of cutting a big log off.
 """
 
 from __future__ import annotations
@@ -33,16 +36,18 @@ import io
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO, BinaryIO
 
 from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import timezone
-from pypdf import PdfReader, PdfWriter
+from pypdf import PdfReader
 
 from decisions.models import Decision, DecisionStatus, Team
-from decisions.pdf import PdfError, render_pdf
+from decisions.pdf import PdfError, render_pdf, render_pdf_file
+from decisions.records.exports.madr import assumptions_with_last_check
 from decisions.records.exports.pdf import (
     for_print,
     log_timeout,
@@ -50,12 +55,15 @@ from decisions.records.exports.pdf import (
     record_context,
     record_files,
 )
+from decisions.records.exports.pdf_join import PdfJoinError, pdf_join
 from decisions.records.selectors import decision_diagram_svgs
 
 CHUNK_SIZE = int(getattr(settings, "ADR_LOG_CHUNK_SIZE", 25))
 PLACEHOLDER_PAGE = "99999"
 FRONT_TIMEOUT_S = 60.0
 MAX_LAYOUT_PASSES = 3
+# Seconds a join may take per record (about five pages), on top of the front matter.
+JOIN_TIME_PER_RECORD_S = 0.1
 
 
 @dataclass(frozen=True)
@@ -67,11 +75,29 @@ class ContentsLine:
     page: str
 
 
+@dataclass(frozen=True)
+class Piece:
+    """What a rendered run of records holds: its page count and, in number order, each
+    record's number and the page it starts on (0 for the piece's first page)."""
+
+    pages: int
+    starts: tuple[tuple[int, int], ...]
+
+    @staticmethod
+    def joined(pieces: Iterable[Piece]) -> Piece:
+        """The piece that ``pieces`` make one after another."""
+        pages, starts = 0, list[tuple[int, int]]()
+        for piece in pieces:
+            starts.extend((number, pages + start) for number, start in piece.starts)
+            pages += piece.pages
+        return Piece(pages, tuple(starts))
+
+
 def _records(pks: Sequence[int]) -> list[Decision]:
     return list(
         Decision.objects.filter(pk__in=pks)
         .select_related("team", "superseded_by", "use_case", "snapshot")
-        .prefetch_related("supersedes", "attachments")
+        .prefetch_related("supersedes", "attachments", assumptions_with_last_check())
         .order_by("number")
     )
 
@@ -82,7 +108,7 @@ def _chunks(items: Sequence[int], size: int) -> Iterator[Sequence[int]]:
 
 
 def _front_pdf(
-    team: Team, lines: list[ContentsLine], *, total_pages: int | None, generated
+    team: Team, lines: list[ContentsLine], *, total_pages: int | None, generated: datetime
 ) -> bytes:
     html = render_to_string(
         "decisions/records/adr_log_front.html",
@@ -97,7 +123,9 @@ def _front_pdf(
     return render_pdf(html, timeout=FRONT_TIMEOUT_S)
 
 
-def _part_pdf(team: Team, decisions: list[Decision], *, first_page: int, generated) -> bytes:
+def _render_chunk(
+    team: Team, decisions: list[Decision], target: Path, *, generated: datetime
+) -> Piece:
     svgs = decision_diagram_svgs(decisions=decisions)
     html = render_to_string(
         "decisions/records/adr_print.html",
@@ -108,22 +136,22 @@ def _part_pdf(team: Team, decisions: list[Decision], *, first_page: int, generat
                 for decision, svg in zip(decisions, svgs, strict=True)
             ],
             "toc": False,
-            "page_start": first_page,
+            "log_part": True,
             "title": f"Decision log: {team.name}",
             "generated": generated,
         },
     )
     files = {}
-    for decision in decisions:  # the images the part's records show, and nothing else
+    for decision in decisions:  # the images the chunk's records show, and nothing else
         files.update(record_files(decision))
-    return render_pdf(html, timeout=log_timeout(len(decisions)), files=files)
+    render_pdf_file(html, target, timeout=log_timeout(len(decisions)), files=files)
+    return _piece(target, [d.number for d in decisions])
 
 
-def _start_pages(pdf: bytes, numbers: list[int]) -> tuple[int, dict[int, int]]:
-    """The part's page count and, per record number, its first page (0-based in the part)."""
-    reader = PdfReader(io.BytesIO(pdf))
+def _piece(pdf: Path, numbers: list[int]) -> Piece:
+    reader = PdfReader(pdf)
     found = reader.named_destinations
-    starts: dict[int, int] = {}
+    starts = []
     for number in numbers:
         destination = found.get(f"adr-{number}")
         if destination is None:
@@ -131,8 +159,111 @@ def _start_pages(pdf: bytes, numbers: list[int]) -> tuple[int, dict[int, int]]:
         page = reader.get_destination_page_number(destination)
         if page is None:
             raise PdfError(f"ADR-{number:04d} has no page in its part of the log PDF.")
-        starts[number] = page
-    return len(reader.pages), starts
+        starts.append((number, page))
+    return Piece(len(reader.pages), tuple(starts))
+
+
+def _render_chunks(
+    team: Team,
+    pks: Sequence[int],
+    folder: Path,
+    *,
+    chunk_size: int | None,
+    generated: datetime,
+    progress: Callable[[int], None] | None,
+) -> list[tuple[Path, Piece]]:
+    """The records of ``pks`` (in number order) rendered into files in ``folder``;
+    ``progress(records done)`` after each chunk."""
+    rendered: list[tuple[Path, Piece]] = []
+    done = 0
+    for chunk in _chunks(pks, max(1, chunk_size or CHUNK_SIZE)):
+        records = _records(chunk)
+        path = folder / f"chunk-{len(rendered):05d}.pdf"
+        rendered.append((path, _render_chunk(team, records, path, generated=generated)))
+        done += len(chunk)
+        if progress is not None:
+            progress(done)
+    return rendered
+
+
+def log_pdf_piece(
+    team: Team,
+    pks: Sequence[int],
+    target: BinaryIO,
+    *,
+    generated: datetime,
+    chunk_size: int | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> Piece:
+    """A part of a log rendered by one worker: the records of ``pks`` (their numbers in
+    order) as one PDF without front matter or page numbers, written into ``target``;
+    ``progress(records done)`` after each chunk. ``log_pdf_assemble`` joins the parts."""
+    with tempfile.TemporaryDirectory(prefix="archway-log-part-") as folder:
+        rendered = _render_chunks(
+            team,
+            pks,
+            Path(folder),
+            chunk_size=chunk_size,
+            generated=generated,
+            progress=progress,
+        )
+        _join((path.open("rb") for path, _ in rendered), target, number_pages=False)
+    return Piece.joined(piece for _, piece in rendered)
+
+
+def log_pdf_assemble(
+    team: Team,
+    pieces: Sequence[tuple[Callable[[], IO[bytes]], Piece]],
+    target: BinaryIO,
+    *,
+    generated: datetime,
+) -> None:
+    """The front matter, then the ``pieces`` in order (each an opener for its PDF and what
+    it holds), joined into ``target`` with one table of contents and page numbers across
+    the whole document. The contents list the records the pieces hold."""
+    whole = Piece.joined(piece for _, piece in pieces)
+    numbers = [number for number, _ in whole.starts]
+    rows = {
+        row[0]: row
+        for row in Decision.objects.filter(team=team, number__in=numbers).values_list(
+            "number", "title", "status"
+        )
+    }
+    statuses = dict(DecisionStatus.choices)
+
+    def lines(front_pages: int | None) -> list[ContentsLine]:
+        return [
+            ContentsLine(
+                number=number,
+                label=f"ADR-{number:04d}",
+                title=rows[number][1] if number in rows else "",
+                status=str(statuses.get(rows[number][2], "")).lower() if number in rows else "",
+                page=str(front_pages + start + 1) if front_pages is not None else PLACEHOLDER_PAGE,
+            )
+            for number, start in whole.starts
+        ]
+
+    measure = _front_pdf(team, lines(None), total_pages=None, generated=generated)
+    front_pages = len(PdfReader(io.BytesIO(measure)).pages)
+    for _ in range(MAX_LAYOUT_PASSES):
+        front = _front_pdf(
+            team, lines(front_pages), total_pages=front_pages + whole.pages, generated=generated
+        )
+        measured = len(PdfReader(io.BytesIO(front)).pages)
+        if measured == front_pages:
+            break
+        front_pages = measured
+    else:
+        raise PdfError("The log's table of contents did not settle on a page count.")
+    sources = (open_() for open_ in [lambda: io.BytesIO(front), *(o for o, _ in pieces)])
+    _join(sources, target, number_pages=True)
+
+
+def _join(sources: Iterable[IO[bytes]], target: BinaryIO, *, number_pages: bool) -> None:
+    try:
+        pdf_join(sources, target, number_pages=number_pages)
+    except PdfJoinError as exc:
+        raise PdfError(f"The log's parts could not be joined: {exc}") from exc
 
 
 def log_pdf(
@@ -143,93 +274,51 @@ def log_pdf(
     progress: Callable[[int, int], None] | None = None,
     target: BinaryIO | None = None,
 ) -> bytes | None:
-    """The team's log (or ``decisions``, in number order) as one PDF, rendered in parts of
-    ``chunk_size`` records (CHUNK_SIZE by default); ``progress(done, total)`` after each
-    part. Written into ``target`` when given (then None is returned), else returned.
-    Finished parts wait in a temporary folder, not in memory."""
-    with tempfile.TemporaryDirectory(prefix="archway-log-pdf-") as folder:
-        if target is not None:
-            _log_pdf(
-                team, decisions, Path(folder), target, chunk_size=chunk_size, progress=progress
-            )
-            return None
+    """The team's log (or ``decisions``, in number order) as one PDF, rendered in chunks
+    of ``chunk_size`` records (CHUNK_SIZE by default) in this process's children;
+    ``progress(done, total)`` after each chunk. Written into ``target`` when given (then
+    None is returned), else returned. Rendered chunks wait in a temporary folder."""
+    if target is None:
         buffer = io.BytesIO()
-        _log_pdf(team, decisions, Path(folder), buffer, chunk_size=chunk_size, progress=progress)
+        log_pdf(team, decisions, chunk_size=chunk_size, progress=progress, target=buffer)
         return buffer.getvalue()
-
-
-def _log_pdf(
-    team: Team,
-    decisions: Iterable[Decision] | None,
-    folder: Path,
-    out: BinaryIO,
-    *,
-    chunk_size: int | None,
-    progress: Callable[[int, int], None] | None,
-) -> None:
-    chunk_size = max(1, chunk_size or CHUNK_SIZE)
     if decisions is None:
         decisions = Decision.objects.filter(team=team)
-    rows = sorted(((d.pk, d.number, d.title, d.status) for d in decisions), key=lambda row: row[1])
-    statuses = dict(DecisionStatus.choices)
+    pks = [pk for pk, _ in sorted(((d.pk, d.number) for d in decisions), key=lambda r: r[1])]
     generated = timezone.now()
 
-    def lines(pages: dict[int, int] | None) -> list[ContentsLine]:
-        return [
-            ContentsLine(
-                number=number,
-                label=f"ADR-{number:04d}",
-                title=title,
-                status=str(statuses.get(status, status)).lower(),
-                page=str(pages[number]) if pages else PLACEHOLDER_PAGE,
-            )
-            for _, number, title, status in rows
-        ]
+    def step(done: int) -> None:
+        if progress is not None:
+            progress(done, len(pks))
 
-    front_pages = len(
-        PdfReader(
-            io.BytesIO(_front_pdf(team, lines(None), total_pages=None, generated=generated))
-        ).pages
-    )
-    for _ in range(MAX_LAYOUT_PASSES):
-        parts: list[Path] = []
-        pages: dict[int, int] = {}
-        next_page = front_pages + 1
-        done = 0
-        for chunk in _chunks([row[0] for row in rows], chunk_size):
-            records = _records(chunk)
-            part = _part_pdf(team, records, first_page=next_page, generated=generated)
-            count, starts = _start_pages(part, [d.number for d in records])
-            pages.update({number: next_page + start for number, start in starts.items()})
-            parts.append(folder / f"part-{len(parts):05d}.pdf")
-            parts[-1].write_bytes(part)
-            del part
-            next_page += count
-            done += len(records)
-            if progress is not None:
-                progress(done, len(rows))
-        front = _front_pdf(team, lines(pages), total_pages=next_page - 1, generated=generated)
-        measured = len(PdfReader(io.BytesIO(front)).pages)
-        if measured == front_pages:
-            (folder / "front.pdf").write_bytes(front)
-            _join([folder / "front.pdf", *parts], out)
-            return
-        front_pages = measured
-    raise PdfError("The log's table of contents did not settle on a page count.")
+    with tempfile.TemporaryDirectory(prefix="archway-log-pdf-") as folder:
+        rendered = _render_chunks(
+            team, pks, Path(folder), chunk_size=chunk_size, generated=generated, progress=step
+        )
+        pieces = [(_opener(path), piece) for path, piece in rendered]
+        log_pdf_assemble(team, pieces, target, generated=generated)
+    return None
+
+
+def _opener(path: Path) -> Callable[[], IO[bytes]]:
+    return lambda: path.open("rb")
 
 
 def log_pdf_time_limit(count: int, *, chunk_size: int | None = None) -> float:
-    """Seconds a whole-log PDF job may take: every part's render limit, the two renders of
-    the contents, and as much again for drawing, Markdown and joining. It grows with the
+    """Seconds a whole-log PDF job may take: every chunk's render limit, the renders of
+    the contents, the join, and as much again for drawing and Markdown. It grows with the
     log, so a big log is never cut off by a fixed limit."""
+    return 2 * log_pdf_render_limit(count, chunk_size=chunk_size) + log_pdf_assemble_limit(count)
+
+
+def log_pdf_render_limit(count: int, *, chunk_size: int | None = None) -> float:
+    """Seconds the render limits of ``count`` records' chunks add up to."""
     size = max(1, chunk_size or CHUNK_SIZE)
     full, rest = divmod(count, size)
-    renders = full * log_timeout(size) + (log_timeout(rest) if rest else 0.0)
-    return 2 * (renders + 2 * FRONT_TIMEOUT_S)
+    return full * log_timeout(size) + (log_timeout(rest) if rest else 0.0)
 
 
-def _join(pdfs: list[Path], out: BinaryIO) -> None:
-    writer = PdfWriter()
-    for pdf in pdfs:
-        writer.append(PdfReader(pdf))
-    writer.write(out)
+def log_pdf_assemble_limit(count: int) -> float:
+    """Seconds for the front matter (measured, then rendered at most MAX_LAYOUT_PASSES
+    times) and the join of ``count`` records."""
+    return (1 + MAX_LAYOUT_PASSES) * FRONT_TIMEOUT_S + JOIN_TIME_PER_RECORD_S * count

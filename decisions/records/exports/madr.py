@@ -16,8 +16,17 @@ from __future__ import annotations
 from typing import Any
 
 import yaml
+from django.db.models import Prefetch
 
-from decisions.models import LINK_INVERSE_LABELS, Decision, DecisionLinkKind, DecisionStatus
+from decisions.models import (
+    LINK_INVERSE_LABELS,
+    Assumption,
+    AssumptionCheck,
+    CheckStatus,
+    Decision,
+    DecisionLinkKind,
+    DecisionStatus,
+)
 from decisions.records.imports.parse import BLOCK_START, tidy_markdown
 
 
@@ -147,11 +156,26 @@ def pros_and_cons_markdown(option: dict[str, Any]) -> str:
     return summary or "\n".join(lines)
 
 
+def assumptions_with_last_check() -> Prefetch:
+    """For ``prefetch_related`` on records exported together: each record's assumptions
+    with only its last measurement (``Assumption.last_check``), in two queries for all
+    of them rather than a few per record; a long history of checks is not loaded."""
+    last = AssumptionCheck.objects.exclude(status=CheckStatus.PENDING).order_by(
+        "-measured_at", "-pk"
+    )
+    return Prefetch(
+        "assumptions",
+        queryset=Assumption.objects.prefetch_related(
+            Prefetch("checks", queryset=last[:1], to_attr="recent_checks")
+        ),
+    )
+
+
 def assumption_rows(decision: Decision) -> list[dict[str, str]]:
     """Each assumption with its last measurement and status, as text (Markdown and PDF)."""
     rows = []
     for a in decision.assumptions.all():
-        last = a.checks.exclude(status="pending").first()
+        last = a.last_check
         if last is None or last.value is None:
             measured = "not measured"
         else:

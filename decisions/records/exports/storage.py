@@ -5,7 +5,8 @@ as one bytes object) and hands it to ``default_storage``: the file system under
 MEDIA_ROOT by default, an S3-compatible store when workers run on several machines. Web
 processes read it back through the same API, so they need no shared disk. Names are
 ``exports/<team>-<kind>-<job>.<ext>``, unique per job; a job row names its file only once
-the file is saved, so a half-written file is never offered for download.
+the file is saved, so a half-written file is never offered for download. The parts of a
+job built by several workers wait under ``exports/parts/`` until the merge deletes them.
 """
 
 from __future__ import annotations
@@ -24,6 +25,11 @@ SPOOL_BYTES = 8 * 1024 * 1024
 
 def export_name(*, team_slug: str, kind: str, job_id: int, ext: str) -> str:
     return f"{EXPORT_DIR}/{team_slug}-{kind}-{job_id}.{ext}"
+
+
+def export_part_name(*, team_slug: str, kind: str, job_id: int, index: int, ext: str) -> str:
+    """Where one part of a job in parts waits for the merge (deleted after it)."""
+    return f"{EXPORT_DIR}/parts/{team_slug}-{kind}-{job_id}-part{index + 1}.{ext}"
 
 
 def export_save(name: str, write: Callable[[BinaryIO], object]) -> str:

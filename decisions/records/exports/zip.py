@@ -11,10 +11,12 @@ from __future__ import annotations
 import io
 import zipfile
 from collections.abc import Callable, Iterable
-from typing import BinaryIO
+from typing import IO, BinaryIO
+
+from django.db.models import QuerySet
 
 from decisions.models import Decision, Team
-from decisions.records.exports.madr import one_line, to_madr
+from decisions.records.exports.madr import assumptions_with_last_check, one_line, to_madr
 from decisions.records.exports.nygard import to_nygard
 from decisions.records.selectors import decision_diagram_mermaid, decision_diagram_svgs
 
@@ -22,6 +24,22 @@ FOLDER = "docs/decisions"
 FIXED_TIME = (2000, 1, 1, 0, 0, 0)
 # Records whose diagrams are looked up (one query) and drawn (concurrently) together.
 DIAGRAM_BATCH = 100
+
+
+def log_zip_records(decisions: QuerySet[Decision]) -> QuerySet[Decision]:
+    """``decisions`` in number order, with what ``write_log_zip`` reads of each fetched in
+    a few queries rather than a few per record."""
+    return (
+        decisions.select_related("team", "superseded_by", "use_case", "snapshot")
+        .prefetch_related(
+            "supersedes",
+            "attachments",
+            "links_out__target",
+            "links_in__source",
+            assumptions_with_last_check(),
+        )
+        .order_by("number")
+    )
 
 
 def index_markdown(team: Team, decisions: list[Decision], diagrams: set[int]) -> str:
@@ -67,26 +85,75 @@ def write_log_zip(
     store and drawn a batch at a time, concurrently (``decision_diagram_svgs``);
     ``progress(done, total)`` after each batch."""
     decisions = sorted(decisions, key=lambda d: d.number)
+    with zipfile.ZipFile(target, "w") as archive:
+        diagrams = _write_records(archive, decisions, style=style, progress=progress)
+        _write(archive, f"{FOLDER}/index.md", index_markdown(team, decisions, diagrams))
+
+
+def write_log_zip_part(
+    target: BinaryIO,
+    decisions: Iterable[Decision],
+    *,
+    style: str = "madr",
+    progress: Callable[[int, int], None] | None = None,
+) -> list[tuple[int, bool]]:
+    """A part of the log zip built by one worker: the records' files as ``write_log_zip``
+    writes them, without the index, into ``target``; each record's number and whether it
+    has a diagram, in order. ``merge_log_zips`` makes the whole zip of the parts."""
+    decisions = sorted(decisions, key=lambda d: d.number)
+    with zipfile.ZipFile(target, "w") as archive:
+        diagrams = _write_records(archive, decisions, style=style, progress=progress)
+    return [(d.number, d.number in diagrams) for d in decisions]
+
+
+def merge_log_zips(
+    target: BinaryIO,
+    team: Team,
+    parts: Iterable[IO[bytes]],
+    decisions: list[Decision],
+    diagrams: set[int],
+) -> None:
+    """The parts' files in order (an image that several parts carry is written once, as
+    in one worker's zip), then the index of ``decisions`` (in number order; ``diagrams``
+    the numbers of those with a diagram): the same bytes one worker would have written."""
+    written: set[str] = set()
+    with zipfile.ZipFile(target, "w") as archive:
+        for part in parts:
+            with part, zipfile.ZipFile(part) as files:
+                for info in files.infolist():
+                    if info.filename not in written:
+                        written.add(info.filename)
+                        _write(archive, info.filename, files.read(info))
+        _write(archive, f"{FOLDER}/index.md", index_markdown(team, decisions, diagrams))
+
+
+def _write_records(
+    archive: zipfile.ZipFile,
+    decisions: list[Decision],
+    *,
+    style: str,
+    progress: Callable[[int, int], None] | None,
+) -> set[int]:
+    """Each record's Markdown, diagram and images; the numbers of those with a diagram."""
     write_record = to_nygard if style == "nygard" else to_madr
     diagrams: set[int] = set()
     written: set[str] = set()
-    with zipfile.ZipFile(target, "w") as archive:
-        for start in range(0, len(decisions), DIAGRAM_BATCH):
-            batch = decisions[start : start + DIAGRAM_BATCH]
-            for decision, svg in zip(batch, decision_diagram_svgs(decisions=batch), strict=True):
-                svg_path = f"diagrams/{decision.filename[:-3]}.svg" if svg else None
-                mermaid = decision_diagram_mermaid(decision=decision) if svg else None
-                text = write_record(decision, svg_path=svg_path, mermaid=mermaid)
-                _write(archive, f"{FOLDER}/{decision.filename}", text)
-                if svg:
-                    diagrams.add(decision.number)
-                    _write(archive, f"{FOLDER}/{svg_path}", svg)
-                for attachment in decision.attachments.all():
-                    # Records of one log that show the same image share one file.
-                    if attachment.name not in written:
-                        written.add(attachment.name)
-                        with attachment.file.open("rb") as handle:
-                            _write(archive, f"{FOLDER}/{attachment.name}", handle.read())
-            if progress is not None:
-                progress(start + len(batch), len(decisions))
-        _write(archive, f"{FOLDER}/index.md", index_markdown(team, decisions, diagrams))
+    for start in range(0, len(decisions), DIAGRAM_BATCH):
+        batch = decisions[start : start + DIAGRAM_BATCH]
+        for decision, svg in zip(batch, decision_diagram_svgs(decisions=batch), strict=True):
+            svg_path = f"diagrams/{decision.filename[:-3]}.svg" if svg else None
+            mermaid = decision_diagram_mermaid(decision=decision) if svg else None
+            text = write_record(decision, svg_path=svg_path, mermaid=mermaid)
+            _write(archive, f"{FOLDER}/{decision.filename}", text)
+            if svg:
+                diagrams.add(decision.number)
+                _write(archive, f"{FOLDER}/{svg_path}", svg)
+            for attachment in decision.attachments.all():
+                # Records of one log that show the same image share one file.
+                if attachment.name not in written:
+                    written.add(attachment.name)
+                    with attachment.file.open("rb") as handle:
+                        _write(archive, f"{FOLDER}/{attachment.name}", handle.read())
+        if progress is not None:
+            progress(start + len(batch), len(decisions))
+    return diagrams
