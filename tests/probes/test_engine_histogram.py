@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import random
 
+import numpy as np
 import pytest
 
 from probes.engine import (
@@ -68,6 +69,21 @@ def test_the_fast_recorder_matches_the_library_bucket_for_bucket() -> None:
     assert h.get_max_value() == expected.get_max_value()
     assert h.get_min_value() == expected.get_min_value()
     assert value_at_percentile(h, 99.9) == expected.get_value_at_percentile(99.9)
+
+
+@pytest.mark.parametrize("batch", [1, 7, 255, 256, 5000])
+def test_recording_in_batches_fills_the_same_buckets_as_one_by_one(batch: int) -> None:
+    values = lognormal_values(11, 20000) + [-5, 0, 1, 2047, 2048, 4095, 4096, 60_000_000, 2**40]
+    one_by_one, batched = Recorder(), Recorder()
+    for v in values:
+        one_by_one.record(v)
+    for start in range(0, len(values), batch):
+        batched.record_many(np.array(values[start : start + batch], dtype=np.int64))
+    batched.record_many(np.array([], dtype=np.int64))
+    assert batched.count == one_by_one.count == len(values)
+    for pct in (0, 50, 99, 99.99, 100):
+        assert batched.value_at_percentile(pct) == one_by_one.value_at_percentile(pct)
+    assert list(batched.finish().counts) == list(one_by_one.finish().counts)
 
 
 def test_values_beyond_sixty_seconds_are_clamped_not_lost() -> None:
