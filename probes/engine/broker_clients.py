@@ -33,6 +33,7 @@ import re
 import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Protocol, cast
 from urllib.parse import parse_qsl, unquote
 
@@ -186,12 +187,20 @@ def pinned_tls_context(host: str, ca_file: str | None = None) -> ssl.SSLContext:
     return context
 
 
+Publish = Callable[[bytes], Awaitable[Any]]
+
+
+async def _not_open(body: bytes) -> None:
+    raise RuntimeError("publish before open()")
+
+
 class BrokerClient(Protocol):
     confirms: bool
+    # Bound by open() to the library's call for the probe's resource: called once per
+    # message, so without a wrapper of our own in between.
+    publish: Publish
 
     async def open(self, run_tag: str, on_message: OnMessage, prefetch: int) -> None: ...
-
-    def publish(self, body: bytes) -> Awaitable[Any]: ...
 
     async def close(self, delete: bool = True) -> None: ...
 
@@ -206,7 +215,7 @@ class AmqpClient:
         self.target = target
         self.connections: list[Any] = []
         self.queue_name = ""
-        self._publish: Callable[[bytes], Awaitable[Any]] | None = None
+        self.publish: Publish = _not_open
 
     async def _connect(self) -> Any:
         import aio_pika
@@ -262,11 +271,7 @@ class AmqpClient:
                 ),
             )
 
-        self._publish = publish
-
-    def publish(self, body: bytes) -> Awaitable[Any]:
-        assert self._publish is not None
-        return self._publish(body)
+        self.publish = publish
 
     async def close(self, delete: bool = True) -> None:
         # The consumer goes first, so deleting the queue cancels nobody.
@@ -316,6 +321,7 @@ class RedisClient:
         self.consumer: Any = None
         self.stream = ""
         self.reader: asyncio.Task[None] | None = None
+        self.publish: Publish = _not_open
 
     def _client(self, max_connections: int, reply_timeout: float | None = None) -> Any:
         import redis.asyncio as redis
@@ -349,6 +355,12 @@ class RedisClient:
         await self.consumer.xgroup_create(stream, GROUP, id="$", mkstream=True)
         await self.consumer.expire(stream, LEFTOVER_EXPIRY_S)
         self.reader = asyncio.get_running_loop().create_task(self._read(on_message))
+        xadd = self.publisher.xadd
+
+        def publish(body: bytes) -> Awaitable[Any]:
+            return cast(Awaitable[Any], xadd(stream, {b"m": body}))
+
+        self.publish = publish
 
     async def _read(self, on_message: OnMessage) -> None:
         stream, consumer = self.stream, self.consumer
@@ -363,9 +375,6 @@ class RedisClient:
                     ids.append(entry_id)
                 if ids:
                     await consumer.xack(stream, GROUP, *ids)
-
-    def publish(self, body: bytes) -> Awaitable[Any]:
-        return cast(Awaitable[Any], self.publisher.xadd(self.stream, {b"m": body}))
 
     async def close(self, delete: bool = True) -> None:
         if self.reader is not None:
@@ -414,6 +423,7 @@ class NatsClient:
         self.stream = ""
         self.js: Any = None
         self.publisher: Any = None
+        self.publish: Publish = _not_open
 
     async def _connect(self) -> Any:
         import nats
@@ -466,14 +476,11 @@ class NatsClient:
             await consumer.jetstream().subscribe(
                 subject, stream=self.stream, cb=consume, manual_ack=True, config=config
             )
+            self.publish = partial(self.js.publish, subject)
         else:
             await consumer.subscribe(subject, cb=consume, pending_msgs_limit=1_000_000)
             await consumer.flush()
-
-    def publish(self, body: bytes) -> Awaitable[Any]:
-        if self.js is not None:
-            return cast(Awaitable[Any], self.js.publish(self.subject, body))
-        return cast(Awaitable[Any], self.publisher.publish(self.subject, body))
+            self.publish = partial(self.publisher.publish, subject)
 
     async def close(self, delete: bool = True) -> None:
         try:
@@ -513,6 +520,7 @@ class MqttClient:
         self.topic = ""
         self.publisher: Any = None
         self.reader: asyncio.Task[None] | None = None
+        self.publish: Publish = _not_open
 
     async def _connect(self, identifier: str, inflight: int) -> Any:
         import aiomqtt
@@ -550,12 +558,7 @@ class MqttClient:
                 on_message(bytes(message.payload))
 
         self.reader = asyncio.get_running_loop().create_task(read())
-
-    def publish(self, body: bytes) -> Awaitable[Any]:
-        return cast(
-            Awaitable[Any],
-            self.publisher.publish(self.topic, body, qos=1, timeout=self.target.timeout_s),
-        )
+        self.publish = partial(self.publisher.publish, topic, qos=1, timeout=self.target.timeout_s)
 
     async def close(self, delete: bool = True) -> None:
         if self.reader is not None:
