@@ -18,6 +18,7 @@ from probes.engine import (
     LoadPlan,
     cleanup_leftovers_sync,
     decode_histogram,
+    merge_histograms,
     merge_outcomes,
     run_broker_probe_sync,
     shard_tag,
@@ -116,8 +117,16 @@ def test_every_message_makes_the_round_trip(kind: str, model: str) -> None:
     assert (s["lost"], s["duplicates"]) == (0, 0)
     assert s["p50_ms"] > 0 and s["p99_ms"] >= s["p50_ms"]
     assert decode_histogram(outcome.histogram).get_total_count() == outcome.completed
+    # Arrivals are recorded in batches: every one lands in its second, once.
+    seconds = merge_histograms(row["histogram"] for row in outcome.per_second)
+    assert list(seconds.counts) == list(decode_histogram(outcome.histogram).counts)
+    assert sum(row["rate"] for row in outcome.per_second) == outcome.completed
     if model == "open":
         assert s["requests"] == round(300 * 0.8)  # the schedule, not the broker's pace
+        service = decode_histogram(outcome.service_histogram)
+        assert service.get_total_count() == outcome.completed
+    else:
+        assert outcome.service_histogram == outcome.histogram  # sent when due: one histogram
     if kind == "nats":
         assert s["confirm_p99_ms"] is None  # core NATS confirms nothing
     else:
@@ -317,6 +326,7 @@ def test_a_stopped_probe_reports_progress_and_counts_nothing_cut_short_as_lost()
     assert outcome.stopped and outcome.duration_s < 5
     assert outcome.lost == 0 and outcome.completed > 0
     assert progress and progress[-1].sent >= progress[0].sent
+    assert progress[-1].completed > 0 and progress[-1].p99_ms > 0  # recorded while running
     assert max(p.percent for p in progress) < 50
 
 
