@@ -61,9 +61,9 @@ from probes.engine import (  # noqa: E402
 from probes.engine.runner import MAX_GENERATOR_CPU  # noqa: E402
 
 IN_FLIGHT = 32
-SECONDS = 2.0
+SECONDS = 1.5
 WARMUP_S = 0.5
-ROUNDS = 5  # probe and plain loop alternate; the best of each is kept
+ROUNDS = 8  # probe and plain loop alternate; the best of each is kept
 TIMEOUT_S = 2.0  # the probe's per-message timeout; the plain loops use it too
 MESSAGE_BYTES = 64  # the probe's default; set on the probe's targets below too
 OPEN_STEPS = tuple(1_000 * 2**k for k in range(7))  # 1,000 .. 64,000 per second
