@@ -514,7 +514,9 @@ def open_row(name: str, steps: OpenSteps) -> str:
         return f"{value:,}/s" if value else f"< {OPEN_STEPS[0]:,}/s"
 
     miss = f"{steps.first_miss:,}/s: {steps.first_miss_note}" if steps.first_miss else "-"
-    if steps.stop:
+    if steps.stop and steps.stop == steps.first_miss:
+        stop = f"{steps.stop:,}/s (as before)"
+    elif steps.stop:
         stop = f"{steps.stop:,}/s: {steps.stop_note}"
     else:
         stop = steps.stop_note or f"kept up with every step, up to {OPEN_STEPS[-1]:,}/s"
