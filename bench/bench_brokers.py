@@ -17,7 +17,8 @@ Then the highest open-model rate the probe held per target: the rate doubles
 from 1,000/s, each step runs a few seconds, and a step is held when the
 engine's self-check passes (sends on time, generator not saturated), at
 least 95 % of the planned messages arrived within the measured window
-(a backlog that only drains afterwards is not held), and nothing was lost
+(a backlog that only drains afterwards is not held), messages did not queue
+for a free slot (corrected p50 against service p50), and nothing was lost
 or failed. A step not held is tried again, up to three times (other
 processes share this machine). The climb goes on past steps whose only fault is late sends,
 to say how far the target kept up, and stops at a step it did not keep up
@@ -56,6 +57,7 @@ from probes.engine import (  # noqa: E402
     Target,
     run_broker_probe_sync,
     run_probe_sync,
+    summarize,
     summary,
 )
 from probes.engine.runner import MAX_GENERATOR_CPU  # noqa: E402
@@ -74,6 +76,7 @@ OPEN_ATTEMPTS = 3  # short steps, tried again: a clean one is likelier between o
 OPEN_BUDGET_S = 60.0
 OPEN_STEP_COST_S = OPEN_WARMUP_S + OPEN_SECONDS + 1.0  # with setup and drain, roughly
 HELD_SHARE = 0.95
+QUEUE_SLACK_MS = 2.0  # the self-check's own bound on send lag
 GOAL = 0.8
 LOOPBACK = parse_allow_list("127.0.0.0/8")
 BROKERS = {
@@ -411,11 +414,22 @@ def timing_problems(outcome: ProbeOutcome, waited_ms: float) -> list[str]:
 
 
 def delivery_problems(outcome: ProbeOutcome, plan: LoadPlan) -> list[str]:
-    """Whether the target kept up: arrivals in the window, nothing lost or failed."""
+    """Whether the target kept up: arrivals in the window, no queue for a slot in
+    front of it, nothing lost or failed."""
     problems = []
     in_window = sum(row["rate"] for row in outcome.per_second if row["t"] < plan.duration_s)
     if in_window < HELD_SHARE * plan.rate * plan.duration_s:
         problems.append(f"{in_window / plan.duration_s:,.0f}/s arrived in the window")
+    # The corrected latency adds the wait for a free slot to the round trip: when the
+    # median message waited longer than its own round trip, the in-flight limit, not
+    # the schedule, set the pace (a queue building up in front of the target).
+    corrected = summarize(outcome.histogram)["p50_ms"]
+    service = summarize(outcome.service_histogram)["p50_ms"]
+    if corrected > service + max(QUEUE_SLACK_MS, service):
+        problems.append(
+            f"messages queued for the {plan.concurrency} slots (p50 {corrected:.1f} ms "
+            f"from the planned send, {service:.1f} ms from the publish)"
+        )
     if outcome.lost:
         problems.append(f"{outcome.lost:,} lost")
     if outcome.errors:
@@ -592,6 +606,9 @@ def main() -> int:
         "when the engine's self-check passes (sends on schedule within its bounds, the "
         f"generator not saturated), at least {HELD_SHARE:.0%} of the planned messages "
         "arrived within the measured window (a backlog drained afterwards does not count), "
+        "the median message did not wait for a free slot longer than its own round trip "
+        "(corrected p50 within the service p50 plus the larger of 2 ms and itself: more "
+        "means a queue built up in front of the target), "
         f"and nothing was lost or failed. A step not held is tried up to {OPEN_ATTEMPTS} times. "
         "The climb goes on past a step whose only fault is late sends, so *kept up with* "
         "says how far the target took the rate even when the generator could not keep the "
