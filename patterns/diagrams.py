@@ -333,6 +333,17 @@ def pattern_mermaid(
     return mermaid_flowchart(_build(use_case, pattern, recommendation).model)
 
 
+def pattern_drawing(
+    use_case: UseCaseInput | Mapping[str, Any],
+    pattern: str,
+    recommendation: Mapping[str, Any] | None = None,
+) -> tuple[graphviz.Digraph, DiagramModel]:
+    """``pattern_diagram``'s graph and the model ``mermaid_flowchart`` draws, from one
+    build, for a caller that wants both (the log zip writes the SVG and the Mermaid)."""
+    built = _build(use_case, pattern, recommendation)
+    return built.graph, built.model
+
+
 _MERMAID_SPECIAL = re.compile(r"[\"#%&<>|`;\[\]{}()\\]")
 _MERMAID_SHAPES = {
     "caller": ('(["', '"])'),

@@ -25,7 +25,10 @@ from decisions.records.imports.lint import LintRecord, lint_records
 from decisions.search import decisions_matching
 from patterns.diagrams import (
     DiagramError,
+    DiagramModel,
+    mermaid_flowchart,
     pattern_diagram,
+    pattern_drawing,
     pattern_mermaid,
     render_svg,
     render_svgs,
@@ -163,6 +166,34 @@ def decision_diagram_svgs(*, decisions: list[Decision]) -> list[str | None]:
         except DiagramError as exc:
             log.warning("No diagram for %s: %s", decision, exc)
             graphs.append(None)
+    return _drawn(decisions, graphs)
+
+
+def decision_diagrams_with_mermaid(
+    *, decisions: list[Decision]
+) -> list[tuple[str | None, str | None]]:
+    """For each record, ``decision_diagram_svgs``' drawing and, when there is one, the same
+    graph as Mermaid (``decision_diagram_mermaid``): each graph is built once for both."""
+    built: list[tuple[graphviz.Digraph, DiagramModel] | None] = []
+    for decision in decisions:
+        found = _diagram_inputs(decision)
+        try:
+            built.append(
+                None
+                if found is None
+                else pattern_drawing(found[0], decision.chosen_pattern, found[1])
+            )
+        except DiagramError as exc:
+            log.warning("No diagram for %s: %s", decision, exc)
+            built.append(None)
+    svgs = _drawn(decisions, [pair[0] if pair else None for pair in built])
+    return [
+        (svg, mermaid_flowchart(pair[1]) if svg and pair else None)
+        for svg, pair in zip(svgs, built, strict=True)
+    ]
+
+
+def _drawn(decisions: list[Decision], graphs: list[graphviz.Digraph | None]) -> list[str | None]:
     svgs: list[str | None] = []
     for decision, result in zip(decisions, render_svgs(graphs, store=diagram_store), strict=True):
         if isinstance(result, DiagramError):

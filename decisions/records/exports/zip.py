@@ -18,7 +18,7 @@ from django.db.models import QuerySet
 from decisions.models import Decision, Team
 from decisions.records.exports.madr import assumptions_with_last_check, one_line, to_madr
 from decisions.records.exports.nygard import to_nygard
-from decisions.records.selectors import decision_diagram_mermaid, decision_diagram_svgs
+from decisions.records.selectors import decision_diagrams_with_mermaid
 
 FOLDER = "docs/decisions"
 FIXED_TIME = (2000, 1, 1, 0, 0, 0)
@@ -82,7 +82,7 @@ def write_log_zip(
     progress: Callable[[int, int], None] | None = None,
 ) -> None:
     """The zip into ``target`` (a file opened for writing). Diagrams are looked up in the
-    store and drawn a batch at a time, concurrently (``decision_diagram_svgs``);
+    store and drawn a batch at a time, concurrently (``decision_diagrams_with_mermaid``);
     ``progress(done, total)`` after each batch."""
     decisions = sorted(decisions, key=lambda d: d.number)
     with zipfile.ZipFile(target, "w") as archive:
@@ -140,9 +140,9 @@ def _write_records(
     written: set[str] = set()
     for start in range(0, len(decisions), DIAGRAM_BATCH):
         batch = decisions[start : start + DIAGRAM_BATCH]
-        for decision, svg in zip(batch, decision_diagram_svgs(decisions=batch), strict=True):
+        drawn = decision_diagrams_with_mermaid(decisions=batch)
+        for decision, (svg, mermaid) in zip(batch, drawn, strict=True):
             svg_path = f"diagrams/{decision.filename[:-3]}.svg" if svg else None
-            mermaid = decision_diagram_mermaid(decision=decision) if svg else None
             text = write_record(decision, svg_path=svg_path, mermaid=mermaid)
             _write(archive, f"{FOLDER}/{decision.filename}", text)
             if svg:
