@@ -37,23 +37,14 @@ from functools import partial
 from typing import Any, Protocol, cast
 from urllib.parse import parse_qsl, unquote
 
+from probes.egress import SCHEME_KINDS, TLS_SCHEMES
 from probes.engine.model import GuardedAddress
 
 PREFIX = "archway-probe"
 # A queue or stream left by a killed probe removes itself after this long unused.
 LEFTOVER_EXPIRY_S = 600
-TLS_SCHEMES = frozenset({"amqps", "rediss", "nats+tls", "tls", "mqtts"})
-KINDS = {
-    "amqp": "amqp",
-    "amqps": "amqp",
-    "redis": "redis",
-    "rediss": "redis",
-    "nats": "nats",
-    "nats+tls": "nats",
-    "tls": "nats",
-    "mqtt": "mqtt",
-    "mqtts": "mqtt",
-}
+# The egress guard's table of schemes, narrowed to the brokers this module speaks to.
+KINDS = {scheme: kind for scheme, kind in SCHEME_KINDS.items() if kind not in ("http", "grpc")}
 _TAG = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _TRUE = ("1", "true", "yes", "on")
 # aiomqtt warns on every publish beyond ten in flight, which a probe always has.

@@ -51,6 +51,7 @@ from probes.engine.histogram import Recorder, encode_histogram
 from probes.engine.model import LoadPlan, ProbeOutcome, Progress
 from probes.engine.runner import (
     TICK_S,
+    _Accounting,
     _drain,
     _schedule_open,
     _Second,
@@ -82,7 +83,7 @@ def message_header(run_tag: str) -> bytes:
     return MAGIC + hashlib.blake2b(run_tag.encode(), digest_size=8).digest()
 
 
-class _BrokerRun:
+class _BrokerRun(_Accounting):
     def __init__(
         self,
         target: BrokerTarget,
@@ -150,18 +151,6 @@ class _BrokerRun:
     @property
     def sent(self) -> int:
         return self.next_seq
-
-    def _second(self, now: float) -> _Second:
-        t = int(now - self.measure_start) if now > self.measure_start else 0
-        sec = self.seconds.get(t)
-        if sec is None:
-            sec = self.seconds[t] = _Second()
-        return sec
-
-    def _error(self, cls: str, now: float) -> None:
-        self.errors[cls] = self.errors.get(cls, 0) + 1
-        self.error_total += 1
-        self._second(now).errors += 1
 
     # -- slots: one long-lived coroutine per message in flight -----------------
     # A slot publishes, awaits the confirm, then awaits the message's arrival,

@@ -90,7 +90,28 @@ class _Second:
         self.errors = 0
 
 
-class _Run:
+class _Accounting:
+    """Per-second rows and error counts, shared by the HTTP/gRPC and the broker runs."""
+
+    seconds: dict[int, _Second]
+    errors: dict[str, int]
+    error_total: int
+    measure_start: float
+
+    def _second(self, now: float) -> _Second:
+        t = int(now - self.measure_start) if now > self.measure_start else 0
+        sec = self.seconds.get(t)
+        if sec is None:
+            sec = self.seconds[t] = _Second()
+        return sec
+
+    def _error(self, cls: str, now: float) -> None:
+        self.errors[cls] = self.errors.get(cls, 0) + 1
+        self.error_total += 1
+        self._second(now).errors += 1
+
+
+class _Run(_Accounting):
     """State of one run; connections call ``done``/``fail``/``discard``."""
 
     def __init__(
@@ -149,18 +170,6 @@ class _Run:
         self.changed = asyncio.Event()
 
     # -- accounting -----------------------------------------------------------
-    def _second(self, now: float) -> _Second:
-        t = int(now - self.measure_start) if now > self.measure_start else 0
-        sec = self.seconds.get(t)
-        if sec is None:
-            sec = self.seconds[t] = _Second()
-        return sec
-
-    def _error(self, cls: str, now: float) -> None:
-        self.errors[cls] = self.errors.get(cls, 0) + 1
-        self.error_total += 1
-        self._second(now).errors += 1
-
     def done(self, conn: Conn, status: int, location: bytes | None, keep_alive: bool) -> None:
         now = _perf()
         conn.busy = False
