@@ -39,7 +39,7 @@ from decisions.models import (
 )
 from decisions.teams.services import activity_record
 from decisions.usecases.services import input_to_dict, use_case_recommend, use_case_snapshot
-from patterns.engine import PATTERN_NAMES
+from patterns.engine import PATTERN_NAMES, ms_text
 
 S = DecisionStatus
 
@@ -375,10 +375,6 @@ def _role_text(hop: Mapping[str, Any]) -> str:
     return "side-effect, after the answer" if role == "side-effect" else role
 
 
-def _ms(value: float) -> str:
-    return f"{value:,.0f} ms" if value >= 10 else f"{value:.2g} ms"
-
-
 def _measured_markdown(output: Mapping[str, Any]) -> list[str]:
     """Stated against measured, for the part before the answer (the hops) and the part
     after it (the broker), as one table."""
@@ -407,13 +403,14 @@ def _measured_markdown(output: Mapping[str, Any]) -> list[str]:
             verdict = "within" if broker.get("within_staleness") else "over"
             rows.append(
                 f"| {service}: delivery (after the answer) | {budget} | "
-                f"p50 {_ms(broker['delivery_p50_ms'])} / p99 {_ms(broker['delivery_p99_ms'])} "
+                f"p50 {ms_text(broker['delivery_p50_ms'])} / "
+                f"p99 {ms_text(broker['delivery_p99_ms'])} "
                 f"at {broker['rate_per_s']:,.0f} msg/s: {verdict} | {_cell(broker['source'])} |"
             )
             confirm = broker.get("confirm_p99_ms")
             rows.append(
                 f"| {service}: publish confirmation | not stated | "
-                + (f"p99 {_ms(confirm)}" if confirm is not None else "none (no confirms)")
+                + (f"p99 {ms_text(confirm)}" if confirm is not None else "none (no confirms)")
                 + f" | {_cell(broker['source'])} |"
             )
             loss = "occasional loss accepted" if broker.get("loss_ok") else "no loss"
@@ -441,12 +438,12 @@ def _confirmation(output: Mapping[str, Any]) -> str:
         verdict = "within" if broker.get("within_staleness") else "over"
         async_text = (
             f" The asynchronous half runs over {broker['service']}: events reach consumers in "
-            f"p99 {_ms(broker['delivery_p99_ms'])} at {broker['rate_per_s']:,.0f} msg/s, "
+            f"p99 {ms_text(broker['delivery_p99_ms'])} at {broker['rate_per_s']:,.0f} msg/s, "
             f"{verdict} the staleness budget of {broker['staleness_budget_s']:g} s."
         )
         if broker.get("confirm_p99_ms") is not None:
             async_text += (
-                f" Its publish confirmation (p99 {_ms(broker['confirm_p99_ms'])}) is part of "
+                f" Its publish confirmation (p99 {ms_text(broker['confirm_p99_ms'])}) is part of "
                 "what the caller waits for when the event is published before the answer."
             )
         async_text += (

@@ -38,6 +38,7 @@ from patterns.engine.meta import (
     PATTERN_NAMES,
     PATTERN_ORDER,
     SUPPORTING_ORDER,
+    ms_text,
 )
 from patterns.engine.recommend import Option, Reason, Recommendation, Risk, recommend
 from patterns.engine.relaxations import Relaxation
@@ -100,6 +101,7 @@ __all__ = [
     "chain_estimate",
     "default_rule_pack",
     "load_rule_pack",
+    "ms_text",
     "parse_input",
     "recommend",
     "rule_pack_from_dict",

@@ -117,6 +117,11 @@ SUPPORTING_ORDER: tuple[str, ...] = (
 SEVERITIES: tuple[str, ...] = ("high", "medium", "low")
 
 
+def ms_text(value: float) -> str:
+    """Milliseconds for people: "38 ms", "1,400 ms", "0.54 ms"."""
+    return f"{value:,.0f} ms" if value >= 10 else f"{value:.2g} ms"
+
+
 def jsonable(value: object) -> object:
     """Floats rounded for output, so the JSON stays short and stable."""
     if isinstance(value, float):

@@ -26,6 +26,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from patterns.engine.context import Situation
 from patterns.engine.inputs import UseCaseInput
 from patterns.engine.latency import ChainEstimate, HopEvidence
 from patterns.engine.meta import (
@@ -36,6 +37,7 @@ from patterns.engine.meta import (
     SEVERITIES,
     SUPPORTING_ORDER,
     jsonable,
+    ms_text,
 )
 from patterns.engine.ranking import Ranking, evaluate, rank
 from patterns.engine.relaxations import Relaxation, relaxations_for
@@ -243,12 +245,12 @@ def _option(
     )
 
 
-def _broker(inp: UseCaseInput, broker: HopEvidence | None) -> dict[str, Any] | None:
+def _broker(inp: UseCaseInput, situation: Situation) -> dict[str, Any] | None:
     """The asynchronous half's broker: the staleness budget stated, and what a probe
     measured against it (delivery, publish confirmation, losses), in numbers and words."""
     if not inp.broker_service:
         return None
-    budget_ms = 1000.0 * float(inp.staleness_s)
+    broker = situation.broker
     data: dict[str, Any] = {
         "service": inp.broker_service,
         "measured": broker is not None,
@@ -258,7 +260,7 @@ def _broker(inp: UseCaseInput, broker: HopEvidence | None) -> dict[str, Any] | N
     if broker is None:
         data["verdict"] = f"not measured yet; staleness budget {inp.staleness_s:g} s (stated)"
         return data
-    within = float(broker.p99_ms) <= budget_ms
+    within = not situation.values["broker_over_staleness"]
     messages = max(0, broker.samples)
     data.update(
         source=broker.source,
@@ -274,16 +276,12 @@ def _broker(inp: UseCaseInput, broker: HopEvidence | None) -> dict[str, Any] | N
         confirm_p99_ms=None if broker.confirm_p99_ms is None else round(broker.confirm_p99_ms, 3),
         within_staleness=within,
         verdict=(
-            f"events reach consumers in p99 {_ms(broker.p99_ms)} at "
+            f"events reach consumers in p99 {ms_text(broker.p99_ms)} at "
             f"{broker.rate_per_s:,.0f} msg/s; staleness budget {inp.staleness_s:g} s: "
             + ("within" if within else "over")
         ),
     )
     return data
-
-
-def _ms(value: float) -> str:
-    return f"{value:,.0f} ms" if value >= 10 else f"{value:.2g} ms"
 
 
 def recommend(
@@ -367,5 +365,5 @@ def recommend(
         meets_all=ranking.meets_all,
         relaxations=() if ranking.meets_all else relaxations_for(inp, evidence, pack, ranking),
         sensitivity=sensitivity_for(inp, evidence, pack, ranking) if sensitivity else (),
-        broker=_broker(inp, situation.broker),
+        broker=_broker(inp, situation),
     )
